@@ -1,0 +1,156 @@
+//===- NormOps.td - The normalization dialect ---------------*- tablegen -*-===//
+//
+// Normalization layers as single ops, so that passes can reason about them
+// (prove a rewrite legal, fold their affine part, lower them to one kernel)
+// instead of rediscovering decomposed chains. Semantics follow the ONNX
+// operators they come from; docs/Rationale.md states the numerics policy:
+// statistics are computed in at least fp32, whatever the activation type.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORM_OPT_DIALECT_NORM_IR_NORMOPS_TD
+#define NORM_OPT_DIALECT_NORM_IR_NORMOPS_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+def Norm_Dialect : Dialect {
+  let name = "norm";
+  let cppNamespace = "::mlir::norm";
+  let summary = "Normalization layers (LayerNorm, RMSNorm, BatchNorm, fused residual forms)";
+  let description = [{
+    Ops for the normalization layers of transformer and CNN models. Each op
+    computes its statistics in fp32 (or wider) whatever its element type.
+    Optional affine operands are absent after their weights have been folded
+    into the neighbouring linear layers.
+  }];
+}
+
+class Norm_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Norm_Dialect, mnemonic, !listconcat(traits, [Pure])>;
+
+def Norm_FloatTensor : TensorOf<[AnyFloat]>;
+
+def Norm_LayerNormOp : Norm_Op<"layer_norm", [AttrSizedOperandSegments]> {
+  let summary = "layer normalization over the trailing dims from `axis`";
+  let description = [{
+    `y = (x - mean(x)) / sqrt(var(x) + epsilon) * scale + bias`, with mean and
+    (biased) variance over the dims `[axis, rank)`. `scale` and `bias` have the
+    shape of those dims (or broadcast to it); an absent `scale` is 1 and an
+    absent `bias` is 0. Same semantics as ONNX `LayerNormalization` with
+    `stash_type = 1`.
+
+    ```mlir
+    %y = norm.layer_norm %x scale(%g : tensor<768xf32>) bias(%b : tensor<768xf32>)
+           {axis = -1 : i64, epsilon = 1.0e-05 : f32} : tensor<?x128x768xf32>
+    ```
+  }];
+  let arguments = (ins Norm_FloatTensor:$input,
+                       Optional<Norm_FloatTensor>:$scale,
+                       Optional<Norm_FloatTensor>:$bias,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+  let results = (outs Norm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`scale` `(` $scale^ `:` type($scale) `)`)?
+           (`bias` `(` $bias^ `:` type($bias) `)`)?
+    attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The first normalized dim, made non-negative; nullopt when unranked.
+    std::optional<int64_t> getNormalizedAxis();
+  }];
+}
+
+def Norm_RMSNormOp : Norm_Op<"rms_norm"> {
+  let summary = "root-mean-square normalization over the trailing dims from `axis`";
+  let description = [{
+    `y = x / sqrt(mean(x^2) + epsilon) * g`, with the mean over the dims
+    `[axis, rank)`. The gain `g` is `scale`, or `1 + scale` when
+    `unit_offset` is set (the Gemma convention); an absent `scale` means
+    `g = 1`. Same semantics as ONNX `RMSNormalization` (opset 23) and
+    onnxruntime's `SimplifiedLayerNormalization`.
+  }];
+  let arguments = (ins Norm_FloatTensor:$input,
+                       Optional<Norm_FloatTensor>:$scale,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon,
+                       UnitAttr:$unit_offset);
+  let results = (outs Norm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`scale` `(` $scale^ `:` type($scale) `)`)?
+    attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    std::optional<int64_t> getNormalizedAxis();
+  }];
+}
+
+def Norm_BatchNormOp : Norm_Op<"batch_norm"> {
+  let summary = "inference batch normalization with frozen running statistics";
+  let description = [{
+    `y = (x - mean) / sqrt(var + epsilon) * scale + bias`, per channel along
+    dim 1 of an `[N, C, ...]` input. `mean` and `var` are the running
+    statistics; this op never computes batch statistics (ONNX
+    `BatchNormalization` with `training_mode = 0`).
+  }];
+  let arguments = (ins Norm_FloatTensor:$input, Norm_FloatTensor:$scale,
+                       Norm_FloatTensor:$bias, Norm_FloatTensor:$mean,
+                       Norm_FloatTensor:$var,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+  let results = (outs Norm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $bias `,` $mean `,` $var attr-dict `:`
+    type($input) `,` type($scale) `,` type($bias) `,` type($mean) `,` type($var)
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+class Norm_SkipNormOp<string mnemonic> : Norm_Op<mnemonic, [AttrSizedOperandSegments]> {
+  let results = (outs Norm_FloatTensor:$result, Norm_FloatTensor:$sum);
+  let hasVerifier = 1;
+}
+
+def Norm_SkipLayerNormOp : Norm_SkipNormOp<"skip_layer_norm"> {
+  let summary = "residual add followed by layer normalization over the last dim";
+  let description = [{
+    `sum = input + skip (+ skip_bias)`, `result = layer_norm(sum)` over the
+    last dim with `scale` and `bias`. Both the normalized value and the sum
+    are results, as in onnxruntime's `SkipLayerNormalization`.
+  }];
+  let arguments = (ins Norm_FloatTensor:$input, Norm_FloatTensor:$skip,
+                       Optional<Norm_FloatTensor>:$scale,
+                       Optional<Norm_FloatTensor>:$bias,
+                       Optional<Norm_FloatTensor>:$skip_bias,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+  let assemblyFormat = [{
+    $input `,` $skip (`scale` `(` $scale^ `:` type($scale) `)`)?
+           (`bias` `(` $bias^ `:` type($bias) `)`)?
+           (`skip_bias` `(` $skip_bias^ `:` type($skip_bias) `)`)?
+    attr-dict `:` type($input) `,` type($skip) `->` type($result) `,` type($sum)
+  }];
+}
+
+def Norm_SkipRMSNormOp : Norm_SkipNormOp<"skip_rms_norm"> {
+  let summary = "residual add followed by RMS normalization over the last dim";
+  let description = [{
+    `sum = input + skip (+ skip_bias)`, `result = rms_norm(sum) * scale`, as in
+    onnxruntime's `SkipSimplifiedLayerNormalization`.
+  }];
+  let arguments = (ins Norm_FloatTensor:$input, Norm_FloatTensor:$skip,
+                       Optional<Norm_FloatTensor>:$scale,
+                       Optional<Norm_FloatTensor>:$skip_bias,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+  let assemblyFormat = [{
+    $input `,` $skip (`scale` `(` $scale^ `:` type($scale) `)`)?
+           (`skip_bias` `(` $skip_bias^ `:` type($skip_bias) `)`)?
+    attr-dict `:` type($input) `,` type($skip) `->` type($result) `,` type($sum)
+  }];
+}
+
+#endif // NORM_OPT_DIALECT_NORM_IR_NORMOPS_TD

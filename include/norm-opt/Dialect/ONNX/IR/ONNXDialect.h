@@ -1,0 +1,9 @@
+//===- ONNXDialect.h - onnx dialect -----------------------------*- C++ -*-===//
+#ifndef NORM_OPT_DIALECT_ONNX_IR_ONNXDIALECT_H
+#define NORM_OPT_DIALECT_ONNX_IR_ONNXDIALECT_H
+
+#include "mlir/IR/Dialect.h"
+
+#include "norm-opt/Dialect/ONNX/IR/ONNXOpsDialect.h.inc"
+
+#endif

@@ -1,0 +1,113 @@
+//===- Report.cpp - what the passes did to each norm ----------------------===//
+#include "norm-opt/Dialect/Norm/Transforms/Report.h"
+
+#include "norm-opt/Dialect/Norm/IR/NormOps.h"
+#include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::norm;
+
+StringRef mlir::norm::getNormKind(Operation *op) {
+  return llvm::TypeSwitch<Operation *, StringRef>(op)
+      .Case([](LayerNormOp) { return "layer_norm"; })
+      .Case([](RMSNormOp) { return "rms_norm"; })
+      .Case([](BatchNormOp) { return "batch_norm"; })
+      .Case([](SkipLayerNormOp) { return "skip_layer_norm"; })
+      .Case([](SkipRMSNormOp) { return "skip_rms_norm"; })
+      .Default([](Operation *op) { return op->getName().stripDialect(); });
+}
+
+/// The name a norm is known by in the report: its node name, else its
+/// output name.
+static std::string reportName(Operation *op) {
+  StringRef node = onnxir::getNodeName(op);
+  if (!node.empty())
+    return node.str();
+  if (auto outputs = op->getAttrOfType<ArrayAttr>(onnxir::kOutputNamesAttr))
+    if (!outputs.empty())
+      return cast<StringAttr>(outputs[0]).str();
+  return "";
+}
+
+void mlir::norm::recordNormAction(Operation *op, StringRef pass, StringRef action,
+                                  StringRef reason) {
+  auto module = op->getParentOfType<ModuleOp>();
+  if (!module)
+    return;
+  Builder b(op->getContext());
+  SmallVector<NamedAttribute> fields{
+      b.getNamedAttr("name", b.getStringAttr(reportName(op))),
+      b.getNamedAttr("kind", b.getStringAttr(getNormKind(op))),
+      b.getNamedAttr("pass", b.getStringAttr(pass)),
+      b.getNamedAttr("action", b.getStringAttr(action))};
+  if (!reason.empty())
+    fields.push_back(b.getNamedAttr("reason", b.getStringAttr(reason)));
+  SmallVector<Attribute> records;
+  if (auto existing = module->getAttrOfType<ArrayAttr>(kReportAttr))
+    records.append(existing.begin(), existing.end());
+  records.push_back(b.getDictionaryAttr(fields));
+  module->setAttr(kReportAttr, b.getArrayAttr(records));
+}
+
+void mlir::norm::recordNormRefusal(Operation *op, StringRef pass, StringRef reason) {
+  op->emitRemark() << pass << ": left unchanged: " << reason;
+  recordNormAction(op, pass, "refused", reason);
+}
+
+llvm::json::Object mlir::norm::buildReport(ModuleOp module) {
+  llvm::json::Object counts;
+  for (StringRef kind : {"layer_norm", "rms_norm", "batch_norm"})
+    counts[kind] = 0;
+  module.walk([&](Operation *op) {
+    if (!isa<NormDialect>(op->getDialect()))
+      return;
+    StringRef kind = getNormKind(op);
+    int64_t current = counts.getInteger(kind).value_or(0);
+    counts[kind] = current + 1;
+  });
+
+  // Group the recorded actions by norm, in the order norms were first seen.
+  std::vector<std::pair<std::string, llvm::json::Array>> history;
+  llvm::StringMap<size_t> historyIndex;
+  llvm::StringMap<std::string> kinds;
+  llvm::StringMap<int64_t> actionCounts;
+  if (auto records = module->getAttrOfType<ArrayAttr>(kReportAttr)) {
+    for (Attribute recordAttr : records) {
+      auto record = cast<DictionaryAttr>(recordAttr);
+      std::string name = record.getAs<StringAttr>("name").str();
+      kinds[name] = record.getAs<StringAttr>("kind").str();
+      llvm::json::Object entry;
+      for (NamedAttribute field : record)
+        if (field.getName() != "name" && field.getName() != "kind")
+          entry[field.getName().getValue()] = cast<StringAttr>(field.getValue()).str();
+      StringRef action = record.getAs<StringAttr>("action").getValue();
+      ++actionCounts[action];
+      auto [it, inserted] = historyIndex.try_emplace(name, history.size());
+      if (inserted)
+        history.push_back({name, llvm::json::Array()});
+      history[it->second].second.push_back(std::move(entry));
+    }
+  }
+  for (auto &entry : actionCounts)
+    counts[entry.getKey()] = entry.getValue();
+
+  llvm::json::Array norms;
+  for (auto &[name, actions] : history) {
+    llvm::json::Object norm;
+    norm["name"] = name;
+    norm["kind"] = kinds[name];
+    const llvm::json::Object *last = actions.back().getAsObject();
+    norm["action"] = last->getString("action").value_or("").str();
+    if (auto reason = last->getString("reason"))
+      norm["reason"] = reason->str();
+    norm["history"] = std::move(actions);
+    norms.push_back(std::move(norm));
+  }
+  llvm::json::Object report;
+  report["counts"] = std::move(counts);
+  report["norms"] = std::move(norms);
+  return report;
+}

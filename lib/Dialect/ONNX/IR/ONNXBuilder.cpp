@@ -1,0 +1,107 @@
+//===- ONNXBuilder.cpp - creating ONNX nodes from passes ------------------===//
+#include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
+#include "norm-opt/Dialect/ONNX/IR/ONNXTypes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+using namespace mlir;
+using namespace mlir::onnxir;
+
+static Location fileOf(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getChildLoc();
+  return loc;
+}
+
+Location mlir::onnxir::namedNodeLoc(Location base, StringRef name) {
+  return NameLoc::get(StringAttr::get(base.getContext(), name), fileOf(base));
+}
+
+Location mlir::onnxir::derivedNodeLoc(Location base, StringRef suffix) {
+  StringRef baseName;
+  if (auto name = dyn_cast<NameLoc>(base))
+    baseName = name.getName().getValue();
+  std::string full = baseName.empty() ? suffix.str() : (baseName + "/" + suffix).str();
+  return namedNodeLoc(base, full);
+}
+
+/// Float64 values rounded once to `elementType`.
+static DenseElementsAttr floatElements(Type elementType, ArrayRef<int64_t> shape,
+                                       ArrayRef<double> values) {
+  auto type = RankedTensorType::get(shape, elementType);
+  auto floatType = cast<FloatType>(elementType);
+  SmallVector<APFloat> converted;
+  converted.reserve(values.size());
+  for (double v : values) {
+    APFloat f(v);
+    bool lostInfo;
+    f.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lostInfo);
+    converted.push_back(f);
+  }
+  return DenseElementsAttr::get(type, converted);
+}
+
+Value mlir::onnxir::createFloatConstant(OpBuilder &b, Location loc, Type elementType,
+                                        ArrayRef<int64_t> shape,
+                                        ArrayRef<double> values) {
+  DenseElementsAttr value = floatElements(elementType, shape, values);
+  auto op = ConstantOp::create(b, loc, value.getType(), value, nullptr, nullptr,
+                                 nullptr, nullptr, nullptr, nullptr);
+  return op.getResult();
+}
+
+Value mlir::onnxir::createFloatInitializer(OpBuilder &b, Location loc, StringRef name,
+                                           Type elementType, ArrayRef<int64_t> shape,
+                                           ArrayRef<double> values) {
+  DenseElementsAttr value = floatElements(elementType, shape, values);
+  OpBuilder::InsertionGuard guard(b);
+  Block *block = b.getInsertionBlock();
+  b.setInsertionPointToStart(block);
+  return InitializerOp::create(b, loc, value.getType(), name, value, false)
+      .getResult();
+}
+
+Value mlir::onnxir::createMeanOverTrailingDims(OpBuilder &b, Location loc,
+                                               Value input, int64_t axis,
+                                               int64_t opset) {
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> axes, shape(type.getShape());
+  for (int64_t d = axis; d < type.getRank(); ++d) {
+    axes.push_back(d);
+    shape[d] = 1;
+  }
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  if (opset >= 18) {
+    auto axesType = RankedTensorType::get({int64_t(axes.size())}, b.getI64Type());
+    Value axesValue = ConstantOp::create(b, 
+        derivedNodeLoc(loc, "axes"), axesType,
+        DenseElementsAttr::get(axesType, ArrayRef<int64_t>(axes)), nullptr,
+        nullptr, nullptr, nullptr, nullptr, nullptr);
+    return ReduceMeanOp::create(b, loc, resultType, input, axesValue, nullptr,
+                                  nullptr, nullptr);
+  }
+  return ReduceMeanOp::create(b, loc, resultType, input, Value(),
+                                b.getDenseI64ArrayAttr(axes), nullptr, nullptr);
+}
+
+Value mlir::onnxir::createCastIfNeeded(OpBuilder &b, Location loc, Value input,
+                                       Type to) {
+  auto type = cast<ShapedType>(input.getType());
+  if (type.getElementType() == to)
+    return input;
+  return CastOp::create(b, loc, type.clone(to), input,
+                        b.getI64IntegerAttr(getONNXDataType(to)), nullptr)
+      .getResult();
+}
+
+void mlir::onnxir::requireOpset(ModuleOp module, StringRef domain, int64_t version) {
+  auto opsets = module->getAttrOfType<DictionaryAttr>(kOpsetImportAttr);
+  NamedAttrList entries(opsets ? opsets : DictionaryAttr::get(module.getContext()));
+  StringRef key = domain.empty() ? "ai.onnx" : domain;
+  if (auto existing = entries.get(key))
+    if (cast<IntegerAttr>(existing).getInt() >= version)
+      return;
+  entries.set(key, IntegerAttr::get(IntegerType::get(module.getContext(), 64), version));
+  module->setAttr(kOpsetImportAttr, entries.getDictionary(module.getContext()));
+}

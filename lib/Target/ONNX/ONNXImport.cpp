@@ -1,0 +1,740 @@
+//===- ONNXImport.cpp - ONNX model -> MLIR --------------------------------===//
+//
+// Builds a lossless image of an ONNX model in the `onnx` dialect. Weight
+// bytes are not copied: raw_data strings are released from the parsed
+// protobuf into `dense_resource` blobs, and external data is mapped from its
+// file. Everything the exporter needs but no pass reads (producer, metadata,
+// model-local functions, ...) rides along as the serialized "model shell".
+//
+//===----------------------------------------------------------------------===//
+
+#include "norm-opt/Target/ONNX/ONNXImport.h"
+#include "norm-opt/Dialect/ONNX/IR/ONNXTypes.h"
+
+#include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/ScopedHashTable.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <onnx/defs/parser.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+using namespace mlir;
+using namespace mlir::onnxir;
+
+namespace {
+
+/// A read-only mapping of an external-data file, shared by the blobs that
+/// alias it.
+struct MappedFile {
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+};
+
+class Importer {
+public:
+  Importer(MLIRContext *context, StringRef path, const ImportOptions &options)
+      : context(context), builder(context), path(path), options(options),
+        fileLoc(FileLineColLoc::get(context, path, 0, 0)) {}
+
+  OwningOpRef<ModuleOp> importModel(onnx::ModelProto &model);
+
+private:
+  Location nodeLoc(const onnx::NodeProto &node) {
+    if (node.name().empty())
+      return fileLoc;
+    return NameLoc::get(StringAttr::get(context, node.name()), fileLoc);
+  }
+  InFlightDiagnostic error(const onnx::NodeProto &node) {
+    return emitError(nodeLoc(node));
+  }
+
+  LogicalResult checkOpsets(const onnx::ModelProto &model);
+  void collectTypes(const onnx::GraphProto &graph);
+  Type typeOf(StringRef name) {
+    auto it = valueTypes.find(name);
+    return it == valueTypes.end() ? OpaqueValueType::get(context, "") : it->second;
+  }
+  FailureOr<Type> convertValueInfo(const onnx::ValueInfoProto &info,
+                                   ArrayAttr *dimParams, Location loc);
+
+  FailureOr<ElementsAttr> convertTensor(onnx::TensorProto &tensor, Location loc);
+  FailureOr<Attribute> convertAttribute(onnx::AttributeProto &attr,
+                                        OperationState &state, Location loc,
+                                        const onnx::NodeProto &node);
+
+  /// Imports the nodes and initializers of `graph` into the current block.
+  LogicalResult importGraphBody(onnx::GraphProto &graph, Block *block,
+                                bool isSubgraph);
+  LogicalResult importNode(onnx::NodeProto &node, Block *block);
+  Value lookup(StringRef name) { return symbols.lookup(name); }
+  Value noneValue(Block *block);
+
+  MLIRContext *context;
+  OpBuilder builder;
+  std::string path;
+  const ImportOptions &options;
+  Location fileLoc;
+  llvm::ScopedHashTable<StringRef, Value> symbols;
+  llvm::StringMap<Type> valueTypes;
+  llvm::DenseMap<Block *, Value> noneValues;
+  llvm::StringMap<std::shared_ptr<MappedFile>> mappedFiles;
+  bool usesExternalData = false;
+  int64_t defaultOpset = 0;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Types
+//===----------------------------------------------------------------------===//
+
+FailureOr<Type> Importer::convertValueInfo(const onnx::ValueInfoProto &info,
+                                           ArrayAttr *dimParams, Location loc) {
+  if (!info.has_type())
+    return Type(OpaqueValueType::get(context, ""));
+  const onnx::TypeProto &type = info.type();
+  if (!type.has_tensor_type())
+    return Type(OpaqueValueType::get(context, type.SerializeAsString()));
+  const auto &tensor = type.tensor_type();
+  Type elementType = getElementType(context, tensor.elem_type());
+  if (!elementType) {
+    if (tensor.elem_type() == 0)
+      return Type(OpaqueValueType::get(context, type.SerializeAsString()));
+    emitError(loc) << "value '" << info.name()
+                   << "' has unsupported element type " << tensor.elem_type();
+    return failure();
+  }
+  if (!tensor.has_shape())
+    return Type(UnrankedTensorType::get(elementType));
+  SmallVector<int64_t> shape;
+  SmallVector<Attribute> params;
+  bool anyParam = false;
+  for (const auto &dim : tensor.shape().dim()) {
+    shape.push_back(dim.has_dim_value() && dim.dim_value() >= 0
+                        ? dim.dim_value()
+                        : ShapedType::kDynamic);
+    params.push_back(StringAttr::get(context, dim.dim_param()));
+    anyParam |= !dim.dim_param().empty();
+  }
+  if (dimParams && anyParam)
+    *dimParams = ArrayAttr::get(context, params);
+  return Type(RankedTensorType::get(shape, elementType));
+}
+
+void Importer::collectTypes(const onnx::GraphProto &graph) {
+  auto record = [&](const onnx::ValueInfoProto &info) {
+    FailureOr<Type> type = convertValueInfo(info, nullptr, fileLoc);
+    if (succeeded(type) && !isa<OpaqueValueType>(*type))
+      valueTypes[info.name()] = *type;
+  };
+  for (const auto &info : graph.value_info())
+    record(info);
+  for (const auto &info : graph.output())
+    record(info);
+  for (const auto &info : graph.input())
+    record(info);
+  for (const auto &node : graph.node())
+    for (const auto &attr : node.attribute()) {
+      if (attr.has_g())
+        collectTypes(attr.g());
+      for (const auto &g : attr.graphs())
+        collectTypes(g);
+    }
+}
+
+//===----------------------------------------------------------------------===//
+// Tensors
+//===----------------------------------------------------------------------===//
+
+FailureOr<ElementsAttr> Importer::convertTensor(onnx::TensorProto &tensor,
+                                                Location loc) {
+  Type elementType = getElementType(context, tensor.data_type());
+  if (!elementType) {
+    emitError(loc) << "tensor '" << tensor.name()
+                   << "' has unsupported data type " << tensor.data_type();
+    return failure();
+  }
+  SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
+  auto type = RankedTensorType::get(shape, elementType);
+  int64_t numElements = type.getNumElements();
+  std::string blobName = tensor.name().empty() ? "tensor" : tensor.name();
+
+  if (tensor.data_type() == onnx::TensorProto::STRING) {
+    SmallVector<StringRef> strings(tensor.string_data().begin(),
+                                   tensor.string_data().end());
+    if (int64_t(strings.size()) != numElements) {
+      emitError(loc) << "tensor '" << tensor.name() << "' holds "
+                     << strings.size() << " strings but its shape needs "
+                     << numElements;
+      return failure();
+    }
+    return cast<ElementsAttr>(DenseElementsAttr::get(type, strings));
+  }
+
+  size_t elementBytes = getElementByteWidth(elementType);
+  size_t expectedBytes = numElements * elementBytes;
+
+  // External data: alias the mapped file.
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    usesExternalData = true;
+    std::string location;
+    size_t offset = 0, length = expectedBytes;
+    bool hasLength = false;
+    for (const auto &entry : tensor.external_data()) {
+      if (entry.key() == "location")
+        location = entry.value();
+      else if (entry.key() == "offset")
+        offset = std::stoull(entry.value());
+      else if (entry.key() == "length") {
+        length = std::stoull(entry.value());
+        hasLength = true;
+      }
+    }
+    if (location.empty() || llvm::sys::path::is_absolute(location) ||
+        StringRef(location).contains("..")) {
+      emitError(loc) << "tensor '" << tensor.name()
+                     << "' has an invalid external data location '" << location
+                     << "'";
+      return failure();
+    }
+    SmallString<256> dataPath(llvm::sys::path::parent_path(path));
+    llvm::sys::path::append(dataPath, location);
+    std::shared_ptr<MappedFile> &mapped = mappedFiles[dataPath];
+    if (!mapped) {
+      auto buffer = llvm::MemoryBuffer::getFile(dataPath, /*IsText=*/false,
+                                                /*RequiresNullTerminator=*/false);
+      if (!buffer) {
+        emitError(loc) << "cannot read external data '" << dataPath
+                       << "' of tensor '" << tensor.name()
+                       << "': " << buffer.getError().message();
+        return failure();
+      }
+      mapped = std::make_shared<MappedFile>();
+      mapped->buffer = std::move(*buffer);
+    }
+    if (hasLength && length != expectedBytes) {
+      emitError(loc) << "tensor '" << tensor.name() << "' has external length "
+                     << length << " but its shape needs " << expectedBytes
+                     << " bytes";
+      return failure();
+    }
+    if (offset + expectedBytes > mapped->buffer->getBufferSize()) {
+      emitError(loc) << "tensor '" << tensor.name() << "' reads past the end of '"
+                     << dataPath << "'";
+      return failure();
+    }
+    ArrayRef<char> bytes(mapped->buffer->getBufferStart() + offset, expectedBytes);
+    std::shared_ptr<MappedFile> keepAlive = mapped;
+    AsmResourceBlob blob(bytes, /*alignment=*/1,
+                         [keepAlive](void *, size_t, size_t) {},
+                         /*dataIsMutable=*/false);
+    return cast<ElementsAttr>(
+        DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
+  }
+
+  // raw_data: move the bytes into the blob without a copy when large.
+  if (tensor.has_raw_data()) {
+    if (tensor.raw_data().size() != expectedBytes) {
+      emitError(loc) << "tensor '" << tensor.name() << "' has "
+                     << tensor.raw_data().size()
+                     << " bytes of data but its shape needs " << expectedBytes;
+      return failure();
+    }
+    if (expectedBytes >= options.resourceThresholdBytes) {
+      auto *owned = new std::string(std::move(*tensor.mutable_raw_data()));
+      tensor.clear_raw_data();
+      AsmResourceBlob blob(
+          ArrayRef<char>(owned->data(), owned->size()), alignof(std::max_align_t),
+          [owned](void *, size_t, size_t) { delete owned; },
+          /*dataIsMutable=*/false);
+      return cast<ElementsAttr>(
+          DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
+    }
+    return cast<ElementsAttr>(
+        denseFromRawBytes(type, ArrayRef<char>(tensor.raw_data().data(),
+                                               tensor.raw_data().size())));
+  }
+
+  // Typed fields.
+  std::vector<char> bytes(expectedBytes);
+  auto fill = [&](const auto &field, auto convert) -> bool {
+    if (int64_t(field.size()) != numElements)
+      return false;
+    for (int64_t i = 0; i < numElements; ++i)
+      convert(field.Get(i), bytes.data() + i * elementBytes);
+    return true;
+  };
+  auto store = [&](auto value, char *dst) { std::memcpy(dst, &value, sizeof(value)); };
+  bool ok = false;
+  switch (tensor.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    ok = fill(tensor.float_data(), [&](float v, char *d) { store(v, d); });
+    break;
+  case onnx::TensorProto::DOUBLE:
+    ok = fill(tensor.double_data(), [&](double v, char *d) { store(v, d); });
+    break;
+  case onnx::TensorProto::INT64:
+    ok = fill(tensor.int64_data(), [&](int64_t v, char *d) { store(v, d); });
+    break;
+  case onnx::TensorProto::UINT32:
+  case onnx::TensorProto::UINT64:
+    ok = fill(tensor.uint64_data(), [&](uint64_t v, char *d) {
+      std::memcpy(d, &v, elementBytes);
+    });
+    break;
+  default:
+    // int32_data holds every narrower integer, bool, and the 16-bit floats
+    // as their bit patterns.
+    ok = fill(tensor.int32_data(), [&](int32_t v, char *d) {
+      std::memcpy(d, &v, elementBytes);
+    });
+    break;
+  }
+  if (!ok) {
+    emitError(loc) << "tensor '" << tensor.name()
+                   << "' holds a different number of values than its shape ["
+                   << llvm::make_range(shape.begin(), shape.end()) << "] needs";
+    return failure();
+  }
+  return cast<ElementsAttr>(denseFromRawBytes(type, bytes));
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+FailureOr<Attribute> Importer::convertAttribute(onnx::AttributeProto &attr,
+                                                OperationState &state,
+                                                Location loc,
+                                                const onnx::NodeProto &node) {
+  using AP = onnx::AttributeProto;
+  if (!attr.ref_attr_name().empty())
+    return Attribute(
+        AttributeProtoAttr::get(context, attr.SerializeAsString()));
+  switch (attr.type()) {
+  case AP::INT:
+    return Attribute(builder.getI64IntegerAttr(attr.i()));
+  case AP::FLOAT:
+    return Attribute(builder.getF32FloatAttr(attr.f()));
+  case AP::STRING:
+    return Attribute(builder.getStringAttr(attr.s()));
+  case AP::INTS:
+    return Attribute(builder.getDenseI64ArrayAttr(
+        SmallVector<int64_t>(attr.ints().begin(), attr.ints().end())));
+  case AP::FLOATS:
+    return Attribute(builder.getDenseF32ArrayAttr(
+        SmallVector<float>(attr.floats().begin(), attr.floats().end())));
+  case AP::STRINGS: {
+    SmallVector<Attribute> strings;
+    for (const auto &s : attr.strings())
+      strings.push_back(builder.getStringAttr(s));
+    return Attribute(builder.getArrayAttr(strings));
+  }
+  case AP::TENSOR: {
+    FailureOr<ElementsAttr> tensor = convertTensor(*attr.mutable_t(), loc);
+    if (failed(tensor))
+      return failure();
+    return Attribute(*tensor);
+  }
+  case AP::TENSORS: {
+    SmallVector<Attribute> tensors;
+    for (auto &t : *attr.mutable_tensors()) {
+      FailureOr<ElementsAttr> tensor = convertTensor(t, loc);
+      if (failed(tensor))
+        return failure();
+      tensors.push_back(*tensor);
+    }
+    return Attribute(builder.getArrayAttr(tensors));
+  }
+  case AP::GRAPH: {
+    unsigned index = state.regions.size();
+    Region *region = state.addRegion();
+    Block *block = new Block();
+    region->push_back(block);
+    if (failed(importGraphBody(*attr.mutable_g(), block, /*isSubgraph=*/true)))
+      return failure();
+    return Attribute(SubgraphAttr::get(context, index));
+  }
+  default:
+    // GRAPHS, sparse tensors and type protos are rare; keep them verbatim.
+    if (attr.type() == AP::GRAPHS) {
+      error(node) << "attribute '" << attr.name()
+                  << "' holds a list of graphs, which norm-opt does not support";
+      return failure();
+    }
+    return Attribute(
+        AttributeProtoAttr::get(context, attr.SerializeAsString()));
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Graphs and nodes
+//===----------------------------------------------------------------------===//
+
+Value Importer::noneValue(Block *block) {
+  Value &none = noneValues[block];
+  if (!none) {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(block);
+    none = NoneOp::create(builder, fileLoc, builder.getNoneType()).getResult();
+  }
+  return none;
+}
+
+/// The typed op that stands for a default-domain node, or "" for the
+/// generic `onnx.node`.
+static StringRef typedOpName(StringRef domain, StringRef opType) {
+  if (!domain.empty() && domain != "ai.onnx")
+    return "";
+  static const llvm::StringMap<StringRef> typed = [] {
+    llvm::StringMap<StringRef> map;
+#define TYPED(NAME) map[#NAME] = "onnx." #NAME;
+    TYPED(Add) TYPED(Sub) TYPED(Mul) TYPED(Div) TYPED(Pow) TYPED(MatMul)
+    TYPED(Sqrt) TYPED(Reciprocal) TYPED(Identity) TYPED(Cast)
+    TYPED(ReduceMean) TYPED(Gemm) TYPED(Gather) TYPED(Transpose)
+    TYPED(Reshape) TYPED(Flatten) TYPED(Constant) TYPED(Conv)
+    TYPED(ConvTranspose)
+#undef TYPED
+    return map;
+  }();
+  auto it = typed.find(opType);
+  return it == typed.end() ? StringRef() : it->second;
+}
+
+LogicalResult Importer::importNode(onnx::NodeProto &node, Block *block) {
+  Location loc = nodeLoc(node);
+  StringRef typedName = typedOpName(node.domain(), node.op_type());
+  OperationState state(loc, typedName.empty() ? NodeOp::getOperationName()
+                                              : typedName);
+  if (typedName.empty()) {
+    state.addAttribute("op_type", builder.getStringAttr(node.op_type()));
+    if (!node.domain().empty())
+      state.addAttribute("domain", builder.getStringAttr(node.domain()));
+  }
+  for (const std::string &input : node.input()) {
+    if (input.empty()) {
+      state.operands.push_back(noneValue(block));
+      continue;
+    }
+    Value value = lookup(input);
+    if (!value)
+      return error(node) << "input '" << input
+                         << "' is not produced by any node, initializer or "
+                            "graph input before it";
+    state.operands.push_back(value);
+  }
+  SmallVector<Attribute> outputNames;
+  for (const std::string &output : node.output()) {
+    state.types.push_back(typeOf(output));
+    outputNames.push_back(builder.getStringAttr(output));
+  }
+  for (onnx::AttributeProto &attr : *node.mutable_attribute()) {
+    if (attr.name().empty())
+      return error(node) << "has an attribute without a name";
+    if (attr.name() == "op_type" || attr.name() == "domain" ||
+        StringRef(attr.name()).starts_with("onnx."))
+      return error(node) << "attribute name '" << attr.name()
+                         << "' clashes with a name norm-opt reserves";
+    FailureOr<Attribute> value = convertAttribute(attr, state, loc, node);
+    if (failed(value))
+      return failure();
+    state.addAttribute(attr.name(), *value);
+  }
+  state.addAttribute(kOutputNamesAttr, builder.getArrayAttr(outputNames));
+  if (!node.doc_string().empty())
+    state.addAttribute(kDocStringAttr, builder.getStringAttr(node.doc_string()));
+
+  builder.setInsertionPointToEnd(block);
+  Operation *op = builder.create(state);
+  for (auto [name, result] : llvm::zip(node.output(), op->getResults()))
+    if (!name.empty())
+      symbols.insert(StringRef(name), result);
+  return success();
+}
+
+LogicalResult Importer::importGraphBody(onnx::GraphProto &graph, Block *block,
+                                        bool isSubgraph) {
+  llvm::ScopedHashTableScope<StringRef, Value> scope(symbols);
+  // Subgraph inputs are block arguments; the top graph's are added by the
+  // caller as function arguments.
+  SmallVector<Attribute> inputNames;
+  if (isSubgraph) {
+    for (const auto &input : graph.input()) {
+      FailureOr<Type> type = convertValueInfo(input, nullptr, fileLoc);
+      if (failed(type))
+        return failure();
+      BlockArgument arg = block->addArgument(*type, fileLoc);
+      symbols.insert(StringRef(input.name()), arg);
+      inputNames.push_back(builder.getStringAttr(input.name()));
+    }
+  }
+
+  builder.setInsertionPointToEnd(block);
+  for (onnx::TensorProto &init : *graph.mutable_initializer()) {
+    Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);
+    FailureOr<ElementsAttr> value = convertTensor(init, loc);
+    if (failed(value))
+      return failure();
+    bool isInput = llvm::any_of(graph.input(), [&](const auto &input) {
+      return input.name() == init.name();
+    });
+    builder.setInsertionPointToEnd(block);
+    auto op = InitializerOp::create(builder, loc, value->getType(), init.name(),
+                                            *value, isInput);
+    symbols.insert(StringRef(init.name()), op.getResult());
+  }
+  if (graph.sparse_initializer_size() > 0)
+    return emitError(fileLoc)
+           << "graph '" << graph.name()
+           << "' has sparse initializers, which norm-opt does not support";
+
+  // Nodes must be in topological order (the ONNX checker requires it);
+  // importNode reports an input that is not yet defined.
+  for (onnx::NodeProto &node : *graph.mutable_node())
+    if (failed(importNode(node, block)))
+      return failure();
+
+  SmallVector<Value> results;
+  SmallVector<Attribute> outputNames;
+  for (const auto &output : graph.output()) {
+    Value value = lookup(output.name());
+    if (!value)
+      return emitError(fileLoc) << (isSubgraph ? "subgraph '" : "graph '")
+                                << graph.name() << "' output '" << output.name()
+                                << "' is not produced by any node, initializer "
+                                   "or graph input";
+    results.push_back(value);
+    outputNames.push_back(builder.getStringAttr(output.name()));
+  }
+  builder.setInsertionPointToEnd(block);
+  if (isSubgraph)
+    YieldOp::create(builder, fileLoc, results, graph.name(),
+                    builder.getArrayAttr(inputNames),
+                    builder.getArrayAttr(outputNames));
+  else
+    func::ReturnOp::create(builder, fileLoc, results);
+  return success();
+}
+
+LogicalResult Importer::checkOpsets(const onnx::ModelProto &model) {
+  for (const auto &opset : model.opset_import()) {
+    if (opset.domain().empty() || opset.domain() == "ai.onnx") {
+      defaultOpset = opset.version();
+      if (opset.version() < kMinOpset || opset.version() > kMaxOpset)
+        return emitError(fileLoc)
+               << "unsupported opset " << opset.version()
+               << " of the default domain (norm-opt supports " << kMinOpset
+               << " to " << kMaxOpset << ")";
+    }
+  }
+  if (model.ir_version() <= 0 || model.ir_version() > kMaxIRVersion)
+    return emitError(fileLoc) << "unsupported IR version " << model.ir_version()
+                              << " (norm-opt supports 1 to " << kMaxIRVersion
+                              << ")";
+  return success();
+}
+
+OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
+  if (!model.has_graph())
+    return (emitError(fileLoc) << "the model has no graph", nullptr);
+  if (failed(checkOpsets(model)))
+    return nullptr;
+
+  // Shape inference gives intermediate values their types; errors there are
+  // not fatal (unknown ops, e.g. contrib or newer-opset ones, stay untyped).
+  try {
+    onnx::ShapeInferenceOptions inferenceOptions(/*check_type=*/false,
+                                                 /*error_mode=*/0);
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       inferenceOptions);
+  } catch (const std::exception &) {
+    // Keep the types the model declared.
+  }
+
+  onnx::GraphProto &graph = *model.mutable_graph();
+  collectTypes(graph);
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  // The model shell: every model field except the graph, kept verbatim.
+  {
+    onnx::ModelProto shell(model);
+    shell.clear_graph();
+    (*module)->setAttr("onnx.model_shell",
+                       builder.getStringAttr(shell.SerializeAsString()));
+  }
+  SmallVector<NamedAttribute> opsets;
+  for (const auto &opset : model.opset_import())
+    opsets.push_back(builder.getNamedAttr(
+        opset.domain().empty() ? "ai.onnx" : opset.domain(),
+        builder.getI64IntegerAttr(opset.version())));
+  (*module)->setAttr(kOpsetImportAttr, builder.getDictionaryAttr(opsets));
+  (*module)->setAttr(kIRVersionAttr, builder.getI64IntegerAttr(model.ir_version()));
+  if (!model.producer_name().empty())
+    (*module)->setAttr("onnx.producer_name",
+                       builder.getStringAttr(model.producer_name()));
+
+  // Graph inputs (those that are not initializers) become arguments.
+  llvm::StringSet<> initializerNames;
+  for (const auto &init : graph.initializer())
+    initializerNames.insert(init.name());
+  SmallVector<Type> argTypes;
+  SmallVector<DictionaryAttr> argAttrs;
+  SmallVector<std::string> argNames;
+  for (const auto &input : graph.input()) {
+    if (initializerNames.contains(input.name()))
+      continue;
+    ArrayAttr dimParams;
+    FailureOr<Type> type = convertValueInfo(input, &dimParams, fileLoc);
+    if (failed(type))
+      return nullptr;
+    argTypes.push_back(*type);
+    SmallVector<NamedAttribute> attrs{
+        builder.getNamedAttr(kValueNameAttr, builder.getStringAttr(input.name()))};
+    if (dimParams)
+      attrs.push_back(builder.getNamedAttr(kDimParamsAttr, dimParams));
+    argAttrs.push_back(builder.getDictionaryAttr(attrs));
+    argNames.push_back(input.name());
+  }
+  SmallVector<Type> resultTypes;
+  SmallVector<DictionaryAttr> resultAttrs;
+  for (const auto &output : graph.output()) {
+    ArrayAttr dimParams;
+    FailureOr<Type> type = convertValueInfo(output, &dimParams, fileLoc);
+    if (failed(type))
+      return nullptr;
+    resultTypes.push_back(*type);
+    SmallVector<NamedAttribute> attrs{
+        builder.getNamedAttr(kValueNameAttr, builder.getStringAttr(output.name()))};
+    if (dimParams)
+      attrs.push_back(builder.getNamedAttr(kDimParamsAttr, dimParams));
+    resultAttrs.push_back(builder.getDictionaryAttr(attrs));
+  }
+
+  std::string funcName = graph.name().empty() ? "main_graph" : graph.name();
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(builder, 
+      fileLoc, funcName, builder.getFunctionType(argTypes, resultTypes));
+  func.setAllArgAttrs(argAttrs);
+  func.setAllResultAttrs(resultAttrs);
+  if (!graph.doc_string().empty())
+    func->setAttr(kDocStringAttr, builder.getStringAttr(graph.doc_string()));
+  SmallVector<Attribute> valueInfo;
+  for (const auto &info : graph.value_info()) {
+    ArrayAttr dimParams;
+    (void)convertValueInfo(info, &dimParams, fileLoc);
+    SmallVector<Attribute> entry{builder.getStringAttr(info.name())};
+    if (dimParams)
+      entry.append(dimParams.begin(), dimParams.end());
+    valueInfo.push_back(builder.getArrayAttr(entry));
+  }
+  func->setAttr("onnx.value_info", builder.getArrayAttr(valueInfo));
+
+  Block *entry = func.addEntryBlock();
+  llvm::ScopedHashTableScope<StringRef, Value> scope(symbols);
+  for (auto [name, arg] : llvm::zip(argNames, entry->getArguments()))
+    symbols.insert(StringRef(name), arg);
+  if (failed(importGraphBody(graph, entry, /*isSubgraph=*/false)))
+    return nullptr;
+
+  if (usesExternalData)
+    (*module)->setAttr("onnx.external_data", builder.getUnitAttr());
+  return module;
+}
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+static bool parseBinaryModel(int fd, onnx::ModelProto &model) {
+  google::protobuf::io::FileInputStream input(fd);
+  google::protobuf::io::CodedInputStream coded(&input);
+  coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
+  return model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+}
+
+static bool isTextPath(StringRef path) { return path.ends_with(".onnxtxt"); }
+
+static OwningOpRef<ModuleOp> importParsed(onnx::ModelProto &model, StringRef path,
+                                          MLIRContext *context,
+                                          const ImportOptions &options) {
+  context->loadDialect<ONNXDialect, func::FuncDialect>();
+  Importer importer(context, path, options);
+  return importer.importModel(model);
+}
+
+static OwningOpRef<ModuleOp> importText(StringRef text, StringRef path,
+                                        MLIRContext *context,
+                                        const ImportOptions &options) {
+  onnx::ModelProto model;
+  std::string buffer = text.str();
+  auto status = onnx::OnnxParser::Parse(model, buffer.c_str());
+  if (!status.IsOK()) {
+    emitError(FileLineColLoc::get(context, path, 0, 0))
+        << "not a valid ONNX text model: " << status.ErrorMessage();
+    return nullptr;
+  }
+  return importParsed(model, path, context, options);
+}
+
+OwningOpRef<ModuleOp> mlir::onnxir::importONNXFile(StringRef path,
+                                                   MLIRContext *context,
+                                                   const ImportOptions &options) {
+  Location loc = FileLineColLoc::get(context, path, 0, 0);
+  if (isTextPath(path)) {
+    auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+    if (!buffer) {
+      emitError(loc) << "cannot read: " << buffer.getError().message();
+      return nullptr;
+    }
+    return importText((*buffer)->getBuffer(), path, context, options);
+  }
+  int fd = ::open(path.str().c_str(), O_RDONLY);
+  if (fd < 0) {
+    emitError(loc) << "cannot read: " << std::strerror(errno);
+    return nullptr;
+  }
+  onnx::ModelProto model;
+  bool parsed = parseBinaryModel(fd, model);
+  ::close(fd);
+  if (!parsed || !model.has_graph() || model.ir_version() == 0) {
+    emitError(loc) << "not a valid ONNX model (the protobuf is truncated, "
+                      "corrupt or of another kind)";
+    return nullptr;
+  }
+  return importParsed(model, path, context, options);
+}
+
+OwningOpRef<ModuleOp> mlir::onnxir::importONNXBytes(StringRef bytes, StringRef path,
+                                                    MLIRContext *context,
+                                                    const ImportOptions &options) {
+  if (isTextPath(path))
+    return importText(bytes, path, context, options);
+  onnx::ModelProto model;
+  if (!model.ParseFromArray(bytes.data(), bytes.size()) || !model.has_graph() ||
+      model.ir_version() == 0) {
+    emitError(FileLineColLoc::get(context, path, 0, 0))
+        << "not a valid ONNX model (the protobuf is truncated, corrupt or of "
+           "another kind)";
+    return nullptr;
+  }
+  return importParsed(model, path, context, options);
+}
+
+void mlir::onnxir::registerONNXImportDialects(DialectRegistry &registry) {
+  registry.insert<ONNXDialect, func::FuncDialect>();
+}

@@ -1,0 +1,306 @@
+//===- NormOptMain.cpp - the norm-opt driver ------------------------------===//
+//
+// norm-opt is mlir-opt for ONNX files: the same pass flags, --pass-pipeline
+// and -o, with ONNX models read and written by file extension (or --emit).
+// An .mlir input with .mlir output goes straight to MlirOptMain, so lit tests
+// get -split-input-file and -verify-diagnostics unchanged.
+//
+//===----------------------------------------------------------------------===//
+
+#include "norm-opt/Tools/NormOptMain.h"
+
+#include "norm-opt/Conversion/Passes.h"
+#include "norm-opt/Dialect/Norm/IR/NormOps.h"
+#include "norm-opt/Dialect/Norm/Transforms/Passes.h"
+#include "norm-opt/Dialect/Norm/Transforms/Report.h"
+#include "norm-opt/Dialect/ONNX/IR/ONNXDialect.h"
+#include "norm-opt/Target/ONNX/ONNXExport.h"
+#include "norm-opt/Target/ONNX/ONNXImport.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace mlir;
+using namespace llvm;
+
+void mlir::registerNormOptDialects(DialectRegistry &registry) {
+  registry.insert<norm::NormDialect, onnxir::ONNXDialect, func::FuncDialect>();
+}
+
+void mlir::registerNormOptPasses() {
+  norm::registerNormPasses();
+  registerConversionPasses();
+  // The generic MLIR passes a user may want in a pipeline.
+  registerCanonicalizerPass();
+  registerCSEPass();
+  registerSymbolDCEPass();
+}
+
+namespace {
+
+enum class Format { MLIR, ONNX, ONNXText };
+
+std::optional<Format> formatFromExtension(StringRef path) {
+  if (path.ends_with(".onnx"))
+    return Format::ONNX;
+  if (path.ends_with(".onnxtxt"))
+    return Format::ONNXText;
+  if (path.ends_with(".mlir") || path == "-")
+    return Format::MLIR;
+  return std::nullopt;
+}
+
+struct Options {
+  cl::opt<std::string> input{cl::Positional, cl::desc("<input .onnx/.onnxtxt/.mlir>"),
+                             cl::init("-")};
+  cl::opt<std::string> output{"o", cl::desc("Output file (format from its extension)"),
+                              cl::value_desc("filename"), cl::init("-")};
+  cl::opt<std::string> emit{
+      "emit",
+      cl::desc("Output format: mlir, onnx or onnx-text (default: from -o's "
+               "extension, else mlir)"),
+      cl::init("")};
+  cl::opt<std::string> report{"report",
+                              cl::desc("Write a JSON report of what was found "
+                                       "and done to every norm (- for stdout)"),
+                              cl::value_desc("filename"), cl::init("")};
+  cl::opt<bool> summary{"summary",
+                        cl::desc("Print a short summary of the norms to stderr"),
+                        cl::init(false)};
+  cl::opt<bool> recognize{
+      "recognize",
+      cl::desc("Recognize normalization layers when reading an ONNX model"),
+      cl::init(true)};
+  cl::opt<std::string> externalData{
+      "external-data",
+      cl::desc("Write weights to <output>.data: auto (as the input did, or "
+               "above 2 GB), always, never"),
+      cl::init("auto")};
+};
+
+/// The node name and file a location refers to.
+void describeLocation(Location loc, std::string &file, std::string &node) {
+  loc->walk([&](Location inner) {
+    if (auto name = dyn_cast<NameLoc>(inner); name && node.empty())
+      node = name.getName().str();
+    if (auto fileLoc = dyn_cast<FileLineColLoc>(inner); fileLoc && file.empty()) {
+      file = fileLoc.getFilename().str();
+      if (fileLoc.getLine() != 0)
+        file += ":" + std::to_string(fileLoc.getLine()) + ":" +
+                std::to_string(fileLoc.getColumn());
+    }
+    return WalkResult::advance();
+  });
+}
+
+/// Prints diagnostics as `norm-opt: error: FILE: node 'NAME': message`.
+LogicalResult printDiagnostic(Diagnostic &diag) {
+  std::string file, node;
+  describeLocation(diag.getLocation(), file, node);
+  raw_ostream &os = errs();
+  os << "norm-opt: ";
+  switch (diag.getSeverity()) {
+  case DiagnosticSeverity::Error: os << "error: "; break;
+  case DiagnosticSeverity::Warning: os << "warning: "; break;
+  case DiagnosticSeverity::Remark: os << "remark: "; break;
+  case DiagnosticSeverity::Note: os << "note: "; break;
+  }
+  if (!file.empty())
+    os << file << ": ";
+  if (!node.empty())
+    os << "node '" << node << "': ";
+  os << diag.str() << "\n";
+  for (Diagnostic &note : diag.getNotes())
+    (void)printDiagnostic(note);
+  return success();
+}
+
+void printSummary(const json::Object &report) {
+  raw_ostream &os = errs();
+  const json::Object *counts = report.getObject("counts");
+  os << "norm-opt: norms in the output:";
+  for (StringRef kind : {"layer_norm", "rms_norm", "batch_norm",
+                         "skip_layer_norm", "skip_rms_norm"})
+    if (auto n = counts->getInteger(kind); n && *n)
+      os << " " << kind << "=" << *n;
+  os << "\n";
+  if (const json::Array *norms = report.getArray("norms"))
+    for (const json::Value &value : *norms) {
+      const json::Object *norm = value.getAsObject();
+      os << "  " << norm->getString("name").value_or("?") << " ("
+         << norm->getString("kind").value_or("?") << "): "
+         << norm->getString("action").value_or("?");
+      if (auto reason = norm->getString("reason"))
+        os << " - " << *reason;
+      os << "\n";
+    }
+}
+
+LogicalResult writeText(StringRef path, llvm::function_ref<void(raw_ostream &)> write) {
+  Error error = writeToOutput(path, [&](raw_ostream &os) {
+    write(os);
+    return Error::success();
+  });
+  if (error) {
+    errs() << "norm-opt: error: " << path << ": cannot write: "
+           << toString(std::move(error)) << "\n";
+    return failure();
+  }
+  return success();
+}
+
+/// The ONNX-aware path: import (or parse), recognize, run the pipeline,
+/// report, write.
+LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat,
+                          DialectRegistry &registry,
+                          const MlirOptMainConfig &config) {
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  ScopedDiagnosticHandler handler(&context, printDiagnostic);
+
+  OwningOpRef<ModuleOp> module;
+  if (inputFormat == Format::MLIR) {
+    std::string error;
+    auto file = openInputFile(opts.input, &error);
+    if (!file) {
+      errs() << "norm-opt: error: " << opts.input << ": " << error << "\n";
+      return failure();
+    }
+    auto sourceMgr = std::make_shared<SourceMgr>();
+    sourceMgr->AddNewSourceBuffer(std::move(file), SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  } else {
+    module = onnxir::importONNXFile(opts.input, &context);
+  }
+  if (!module)
+    return failure();
+
+  PassManager pm(&context);
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  if (inputFormat != Format::MLIR && opts.recognize)
+    pm.addPass(norm::createNormRecognize());
+  if (failed(config.setupPassPipeline(pm)) || failed(pm.run(*module)))
+    return failure();
+
+  json::Object report = norm::buildReport(*module);
+  report["input"] = opts.input.getValue();
+  report["output"] = opts.output.getValue();
+  if (opts.summary)
+    printSummary(report);
+  json::Value reportValue(std::move(report));
+
+  switch (outputFormat) {
+  case Format::MLIR:
+    if (failed(writeText(opts.output, [&](raw_ostream &os) {
+          module->print(os);
+          os << "\n";
+        })))
+      return failure();
+    break;
+  case Format::ONNX:
+  case Format::ONNXText: {
+    onnxir::ExportOptions exportOptions;
+    exportOptions.textFormat = outputFormat == Format::ONNXText;
+    if (opts.externalData == "always")
+      exportOptions.externalData = true;
+    else if (opts.externalData == "never")
+      exportOptions.externalData = false;
+    LogicalResult written =
+        opts.output == "-" ? onnxir::exportONNX(*module, outs(), exportOptions)
+                           : onnxir::exportONNXFile(*module, opts.output, exportOptions);
+    if (failed(written))
+      return failure();
+    break;
+  }
+  }
+  if (!opts.report.empty() &&
+      failed(writeText(opts.report, [&](raw_ostream &os) {
+        os << formatv("{0:2}", reportValue) << "\n";
+      })))
+    return failure();
+  return success();
+}
+
+} // namespace
+
+int mlir::normOptMain(int argc, char **argv) {
+  InitLLVM y(argc, argv);
+  DialectRegistry registry;
+  registerNormOptDialects(registry);
+  registerNormOptPasses();
+
+  Options opts;
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  MlirOptMainConfig::registerCLOptions(registry);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "norm-opt: an ahead-of-time compiler for the normalization layers of "
+      "ONNX models\n\n"
+      "  norm-opt model.onnx -o out.onnx [passes] [--report report.json]\n"
+      "  norm-opt model.onnx --emit=mlir\n"
+      "  norm-opt in.mlir [passes]          (as mlir-opt)\n");
+  MlirOptMainConfig config = MlirOptMainConfig::createFromCLOptions();
+
+  std::optional<Format> inputFormat = formatFromExtension(opts.input);
+  if (!inputFormat) {
+    // Anything that is not ONNX by name is read as MLIR.
+    inputFormat = Format::MLIR;
+  }
+  std::optional<Format> outputFormat;
+  if (opts.emit == "mlir")
+    outputFormat = Format::MLIR;
+  else if (opts.emit == "onnx")
+    outputFormat = Format::ONNX;
+  else if (opts.emit == "onnx-text")
+    outputFormat = Format::ONNXText;
+  else if (!opts.emit.empty()) {
+    errs() << "norm-opt: error: unknown --emit format '" << opts.emit
+           << "' (expected mlir, onnx or onnx-text)\n";
+    return 1;
+  } else {
+    outputFormat = formatFromExtension(opts.output).value_or(Format::MLIR);
+  }
+  if (opts.externalData != "auto" && opts.externalData != "always" &&
+      opts.externalData != "never") {
+    errs() << "norm-opt: error: --external-data must be auto, always or never\n";
+    return 1;
+  }
+
+  // Plain .mlir in and out: exactly mlir-opt.
+  if (*inputFormat == Format::MLIR && *outputFormat == Format::MLIR &&
+      opts.report.empty() && !opts.summary) {
+    std::string error;
+    auto file = openInputFile(opts.input, &error);
+    if (!file) {
+      errs() << "norm-opt: error: " << opts.input << ": " << error << "\n";
+      return 1;
+    }
+    auto output = openOutputFile(opts.output, &error);
+    if (!output) {
+      errs() << "norm-opt: error: " << opts.output << ": " << error << "\n";
+      return 1;
+    }
+    if (failed(MlirOptMain(output->os(), std::move(file), registry, config)))
+      return 1;
+    output->keep();
+    return 0;
+  }
+  return failed(runONNXFlow(opts, *inputFormat, *outputFormat, registry, config)) ? 1 : 0;
+}
