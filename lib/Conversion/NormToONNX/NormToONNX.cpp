@@ -103,13 +103,14 @@ struct LayerNormToONNX : OpRewritePattern<norm::LayerNormOp> {
   LogicalResult matchAndRewrite(norm::LayerNormOp op,
                                 PatternRewriter &rewriter) const override {
     std::optional<int64_t> axis = op.getNormalizedAxis();
-    if (!axis)
-      return rewriter.notifyMatchFailure(op, "input rank is unknown");
     int64_t opset = getOpsetVersion(op);
     Location loc = op.getLoc();
     Value scale = op.getScale();
     if (opset >= 17) {
       if (!scale) {
+        if (!axis)
+          return rewriter.notifyMatchFailure(
+              op, "a weightless LayerNormalization needs a known input rank");
         FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), *axis);
         if (failed(ones))
           return rewriter.notifyMatchFailure(
@@ -127,18 +128,24 @@ struct LayerNormToONNX : OpRewritePattern<norm::LayerNormOp> {
       rewriter.replaceOp(op, node.getResults());
       return success();
     }
-    auto inputType = dyn_cast<RankedTensorType>(op.getInput().getType());
+    // The decomposition reduces over [axis, rank): a negative axis names
+    // those dims even when the rank is unknown.
+    int64_t reduceFrom = axis ? *axis : op.getAxis();
+    if (!axis && reduceFrom >= 0)
+      return rewriter.notifyMatchFailure(
+          op, "unknown input rank with a non-negative axis");
+    auto inputType = cast<TensorType>(op.getInput().getType());
     Type statType = statisticsType(inputType.getElementType());
     Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast"),
                                  op.getInput(), statType);
     Value mean = createMeanOverTrailingDims(
-        rewriter, derivedNodeLoc(loc, "ReduceMean"), x, *axis, opset);
+        rewriter, derivedNodeLoc(loc, "ReduceMean"), x, reduceFrom, opset);
     Value centered = SubOp::create(rewriter, derivedNodeLoc(loc, "Sub"),
                                             x.getType(), x, mean);
     Value squared = MulOp::create(rewriter, derivedNodeLoc(loc, "Square"),
                                            x.getType(), centered, centered);
     Value normalized =
-        normalizeByRootMean(rewriter, loc, centered, squared, *axis,
+        normalizeByRootMean(rewriter, loc, centered, squared, reduceFrom,
                             op.getEpsilon().convertToDouble(), opset);
     normalized = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_1"),
                                     normalized, inputType.getElementType());
@@ -152,8 +159,6 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
   LogicalResult matchAndRewrite(norm::RMSNormOp op,
                                 PatternRewriter &rewriter) const override {
     std::optional<int64_t> axis = op.getNormalizedAxis();
-    if (!axis)
-      return rewriter.notifyMatchFailure(op, "input rank is unknown");
     int64_t opset = getOpsetVersion(op);
     Location loc = op.getLoc();
     Value gain = op.getScale();
@@ -161,6 +166,9 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
       gain = offsetGain(rewriter, loc, gain);
     if (opset >= 23) {
       if (!gain) {
+        if (!axis)
+          return rewriter.notifyMatchFailure(
+              op, "a weightless RMSNormalization needs a known input rank");
         FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), *axis);
         if (failed(ones))
           return rewriter.notifyMatchFailure(
@@ -176,13 +184,17 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
       rewriter.replaceOp(op, node.getResults());
       return success();
     }
-    auto inputType = cast<RankedTensorType>(op.getInput().getType());
+    int64_t reduceFrom = axis ? *axis : op.getAxis();
+    if (!axis && reduceFrom >= 0)
+      return rewriter.notifyMatchFailure(
+          op, "unknown input rank with a non-negative axis");
+    auto inputType = cast<TensorType>(op.getInput().getType());
     Type statType = statisticsType(inputType.getElementType());
     Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast"),
                                  op.getInput(), statType);
     Value squared = MulOp::create(rewriter, derivedNodeLoc(loc, "Square"),
-                                           x.getType(), x, x);
-    Value normalized = normalizeByRootMean(rewriter, loc, x, squared, *axis,
+                                  x.getType(), x, x);
+    Value normalized = normalizeByRootMean(rewriter, loc, x, squared, reduceFrom,
                                            op.getEpsilon().convertToDouble(), opset);
     normalized = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_1"),
                                     normalized, inputType.getElementType());

@@ -558,8 +558,11 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
   // Shape inference gives intermediate values their types; errors there are
   // not fatal (unknown ops, e.g. contrib or newer-opset ones, stay untyped).
   try {
+    // Data propagation resolves the Shape -> ... -> Reshape computations
+    // exporters emit around attention, which otherwise leave ranks unknown.
     onnx::ShapeInferenceOptions inferenceOptions(/*check_type=*/false,
-                                                 /*error_mode=*/0);
+                                                 /*error_mode=*/0,
+                                                 /*enable_data_propagation=*/true);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                        inferenceOptions);
   } catch (const std::exception &) {

@@ -249,6 +249,8 @@ struct NormRecognizePass : norm::impl::NormRecognizeBase<NormRecognizePass> {
                                                                 hadError);
     populateDecomposedNormPatterns(patterns);
     GreedyRewriteConfig config;
+    // Top-down, so the report lists norms in graph order.
+    config.setUseTopDownTraversal(true);
     config.enableFolding(false);
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)) ||

@@ -65,24 +65,36 @@ Value mlir::onnxir::createFloatInitializer(OpBuilder &b, Location loc, StringRef
 Value mlir::onnxir::createMeanOverTrailingDims(OpBuilder &b, Location loc,
                                                Value input, int64_t axis,
                                                int64_t opset) {
-  auto type = cast<RankedTensorType>(input.getType());
-  SmallVector<int64_t> axes, shape(type.getShape());
-  for (int64_t d = axis; d < type.getRank(); ++d) {
-    axes.push_back(d);
-    shape[d] = 1;
+  auto type = cast<TensorType>(input.getType());
+  SmallVector<int64_t> axes;
+  Type resultType;
+  if (auto ranked = dyn_cast<RankedTensorType>(type)) {
+    int64_t rank = ranked.getRank();
+    int64_t first = axis < 0 ? axis + rank : axis;
+    SmallVector<int64_t> shape(ranked.getShape());
+    for (int64_t d = first; d < rank; ++d) {
+      axes.push_back(d);
+      shape[d] = 1;
+    }
+    resultType = RankedTensorType::get(shape, ranked.getElementType());
+  } else {
+    // Unknown rank: a negative axis still names the trailing dims.
+    assert(axis < 0 && "the trailing dims of an unranked tensor need axis < 0");
+    for (int64_t d = axis; d < 0; ++d)
+      axes.push_back(d);
+    resultType = type;
   }
-  auto resultType = RankedTensorType::get(shape, type.getElementType());
   if (opset >= 18) {
     auto axesType = RankedTensorType::get({int64_t(axes.size())}, b.getI64Type());
-    Value axesValue = ConstantOp::create(b, 
-        derivedNodeLoc(loc, "axes"), axesType,
+    Value axesValue = ConstantOp::create(
+        b, derivedNodeLoc(loc, "axes"), axesType,
         DenseElementsAttr::get(axesType, ArrayRef<int64_t>(axes)), nullptr,
         nullptr, nullptr, nullptr, nullptr, nullptr);
     return ReduceMeanOp::create(b, loc, resultType, input, axesValue, nullptr,
-                                  nullptr, nullptr);
+                                nullptr, nullptr);
   }
   return ReduceMeanOp::create(b, loc, resultType, input, Value(),
-                                b.getDenseI64ArrayAttr(axes), nullptr, nullptr);
+                              b.getDenseI64ArrayAttr(axes), nullptr, nullptr);
 }
 
 Value mlir::onnxir::createCastIfNeeded(OpBuilder &b, Location loc, Value input,

@@ -33,7 +33,8 @@ Value createFloatInitializer(OpBuilder &b, Location loc, llvm::StringRef name,
                              ArrayRef<double> values);
 
 /// `ReduceMean(input)` over the dims `[axis, rank)` with keepdims = 1, with
-/// the axes as attribute (opset < 18) or as an input (opset >= 18).
+/// the axes as attribute (opset < 18) or as an input (opset >= 18). An
+/// unranked input needs a negative `axis`.
 Value createMeanOverTrailingDims(OpBuilder &b, Location loc, Value input,
                                  int64_t axis, int64_t opset);
 
