@@ -191,6 +191,36 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
   }
 };
 
+/// `value / sqrt(mean(input^2) + epsilon)`: the RMSNorm statistics of
+/// `input` in fp32, applied to `value` (in fp32, cast back).
+struct RMSScaleToONNX : OpRewritePattern<norm::RMSScaleOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(norm::RMSScaleOp op,
+                                PatternRewriter &rewriter) const override {
+    std::optional<int64_t> axis = op.getNormalizedAxis();
+    auto valueType = dyn_cast<RankedTensorType>(op.getValue().getType());
+    if (!axis || !valueType)
+      return rewriter.notifyMatchFailure(op, "input or value rank is unknown");
+    Location loc = op.getLoc();
+    auto inputType = cast<RankedTensorType>(op.getInput().getType());
+    Type statType = statisticsType(inputType.getElementType());
+    Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast"),
+                                 op.getInput(), statType);
+    Value squared = MulOp::create(rewriter, derivedNodeLoc(loc, "Square"),
+                                  x.getType(), x, x);
+    Value value = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_value"),
+                                     op.getValue(), statType);
+    Value scaled = normalizeByRootMean(rewriter, loc, value, squared, *axis,
+                                       op.getEpsilon().convertToDouble(),
+                                       getOpsetVersion(op));
+    scaled = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_1"), scaled,
+                                valueType.getElementType());
+    takeOutputNames(op, scaled.getDefiningOp());
+    rewriter.replaceOp(op, scaled);
+    return success();
+  }
+};
+
 struct BatchNormToONNX : OpRewritePattern<norm::BatchNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(norm::BatchNormOp op,
@@ -270,7 +300,7 @@ struct ConvertNormToONNXPass
     : impl::ConvertNormToONNXBase<ConvertNormToONNXPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<LayerNormToONNX, RMSNormToONNX, BatchNormToONNX,
+    patterns.add<LayerNormToONNX, RMSNormToONNX, RMSScaleToONNX, BatchNormToONNX,
                  SkipLayerNormToONNX, SkipRMSNormToONNX>(&getContext());
     GreedyRewriteConfig config;
     config.enableFolding(false);
