@@ -36,6 +36,18 @@ RankedTensorType static2D(Value v) {
   return type;
 }
 
+/// A name to derive new tensor names from: the node name, else the first
+/// ONNX output name, else "linear".
+std::string baseNameOf(Operation *op) {
+  StringRef name = getNodeName(op);
+  if (!name.empty())
+    return name.str();
+  if (auto outputs = op->getAttrOfType<ArrayAttr>(kOutputNamesAttr))
+    if (!outputs.empty() && !cast<StringAttr>(outputs[0]).getValue().empty())
+      return cast<StringAttr>(outputs[0]).str();
+  return "linear";
+}
+
 /// The name of the initializer behind `v`, else "".
 StringRef initializerName(Value v) {
   Operation *def = v.getDefiningOp();
@@ -230,7 +242,7 @@ void LinearLayer::replaceWeight(RewriterBase &rewriter, ArrayRef<double> weight,
         stored[c * k + r] = weight[r * n + c];
   }
   StringRef base = initializerName(weightOperand);
-  std::string name = (base.empty() ? getNodeName(op) : base).str() + suffix.str();
+  std::string name = (base.empty() ? baseNameOf(op) : base.str()) + suffix.str();
   Value newWeight = createFloatInitializer(rewriter, weightOperand.getLoc(), name,
                                            getWeightElementType(), shape, stored);
   Value old = weightOperand;
@@ -246,7 +258,7 @@ void LinearLayer::replaceBias(RewriterBase &rewriter, ArrayRef<double> bias,
   Type elementType = cast<ShapedType>(getProduct().getType()).getElementType();
   StringRef base = biasValue ? initializerName(biasValue) : StringRef();
   std::string name =
-      (base.empty() ? getNodeName(op).str() + "/bias" : base.str()) + suffix.str();
+      (base.empty() ? baseNameOf(op) + "/bias" : base.str()) + suffix.str();
   Location loc = biasValue ? biasValue.getLoc() : op->getLoc();
   if (isGemm) {
     // y = alpha * (x W + c): C = alpha * c with beta = 1.
