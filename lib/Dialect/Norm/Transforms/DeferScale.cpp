@@ -15,6 +15,7 @@
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -94,6 +95,15 @@ void deferNorm(RewriterBase &rewriter, RMSNormOp op, bool cancel) {
       return refuse("a Gemm reader adds a bias, which must come after the scale");
   if (op.getInput().getType() != op.getResult().getType())
     return refuse("its input and output types differ");
+  // A product without a known type is retyped below; it must not be a graph
+  // output, whose type the signature fixes.
+  for (const LinearLayer &reader : *readers)
+    for (Value product : {reader.getProduct()})
+      if (!isa<TensorType>(product.getType()) &&
+          llvm::any_of(product.getUsers(), [](Operation *user) {
+            return isa<func::ReturnOp>(user);
+          }))
+        return refuse("a reader's product has no tensor type and is a graph output");
 
   SmallVector<Placement> placements;
   unsigned deferredPast = 0, cancelled = 0;
@@ -116,6 +126,14 @@ void deferNorm(RewriterBase &rewriter, RMSNormOp op, bool cancel) {
   for (const Placement &place : placements) {
     if (!place.target)
       continue;
+    // A product ONNX shape inference left untyped (downstream of an op it
+    // does not know) is a tensor of the input's element type.
+    Value target = place.target;
+    if (!isa<TensorType>(target.getType()))
+      rewriter.modifyOpInPlace(place.layer, [&] {
+        target.setType(UnrankedTensorType::get(
+            cast<TensorType>(x.getType()).getElementType()));
+      });
     rewriter.setInsertionPointAfter(place.layer);
     auto scale = RMSScaleOp::create(
         rewriter, onnxir::derivedNodeLoc(place.layer->getLoc(), "rms_scale"),

@@ -76,6 +76,33 @@ void dropAffineOperands(RewriterBase &rewriter, Operation *op) {
   });
 }
 
+/// The size of the last normalized dim: from the output type, else (ONNX
+/// shape inference leaves the outputs of ops it does not know, such as
+/// opset-23 RMSNormalization, untyped) from the last dim of a weight when the
+/// norm is over the last dim only. The readers' weights are checked against
+/// it before anything is folded.
+std::optional<int64_t> getHiddenSize(Operation *op, const NormAffine &affine) {
+  auto type = dyn_cast<RankedTensorType>(affine.output.getType());
+  if (type && type.getRank() > 0 && !ShapedType::isDynamic(type.getShape().back()))
+    return type.getShape().back();
+  if (type && type.getRank() == 0)
+    return std::nullopt;
+  auto axis = op->getAttrOfType<IntegerAttr>("axis");
+  bool lastDimOnly = !axis || axis.getInt() == -1 ||
+                     (type && axis.getInt() == type.getRank() - 1);
+  if (!lastDimOnly)
+    return std::nullopt;
+  for (Value weight : {affine.scale, affine.bias}) {
+    auto weightType = weight ? dyn_cast<RankedTensorType>(weight.getType())
+                             : RankedTensorType();
+    if (weightType && weightType.getRank() > 0 &&
+        !ShapedType::isDynamic(weightType.getShape().back()) &&
+        weightType.getShape().back() > 1)
+      return weightType.getShape().back();
+  }
+  return std::nullopt;
+}
+
 const char *typeName(Type type) {
   if (type.isF16())
     return "fp16";
@@ -95,10 +122,9 @@ void foldNorm(RewriterBase &rewriter, Operation *op) {
     recordNormRefusal(op, kPassName, reason.str());
   };
 
-  auto type = dyn_cast<RankedTensorType>(affine->output.getType());
-  if (!type || type.getRank() == 0 || ShapedType::isDynamic(type.getShape().back()))
+  std::optional<int64_t> k = getHiddenSize(op, *affine);
+  if (!k)
     return refuse("its hidden size (the last dim) is not static");
-  int64_t k = type.getShape().back();
 
   std::string reason;
   FailureOr<SmallVector<LinearLayer>> readers =
@@ -108,7 +134,7 @@ void foldNorm(RewriterBase &rewriter, Operation *op) {
 
   ChannelAffine map;
   if (affine->scale) {
-    FailureOr<std::vector<double>> gain = readLastDimVector(affine->scale, k, reason);
+    FailureOr<std::vector<double>> gain = readLastDimVector(affine->scale, *k, reason);
     if (failed(gain))
       return refuse("scale: " + reason);
     map.gain = std::move(*gain);
@@ -116,10 +142,10 @@ void foldNorm(RewriterBase &rewriter, Operation *op) {
       for (double &g : map.gain)
         g += 1.0;
   } else {
-    map.gain.assign(k, 1.0);
+    map.gain.assign(*k, 1.0);
   }
   if (affine->bias) {
-    FailureOr<std::vector<double>> shift = readLastDimVector(affine->bias, k, reason);
+    FailureOr<std::vector<double>> shift = readLastDimVector(affine->bias, *k, reason);
     if (failed(shift))
       return refuse("bias: " + reason);
     map.shift = std::move(*shift);
