@@ -45,7 +45,9 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 TOLERANCE = 1e-5
 
 RUNNER_JS = r"""
-// node runner.js spec.json: runs model on raw input files, writes outputs.
+// node runner.js spec.json: runs each model on raw input files, writes the
+// outputs; with spec.runs > 0 also times the models, interleaved run by run
+// so that a load change on the machine affects all of them alike.
 const ort = require('onnxruntime-node');
 const fs = require('fs');
 const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
@@ -59,27 +61,29 @@ function load(input) {
   const opts = {intraOpNumThreads: spec.threads || 1, interOpNumThreads: 1,
                 executionMode: 'sequential',
                 graphOptimizationLevel: spec.opt_level || 'all'};
+  const feeds = {};
+  for (const input of spec.inputs) feeds[input.name] = load(input);
+  const sessions = [];
+  for (const model of spec.models)
+    sessions.push(await ort.InferenceSession.create(model.path, opts));
   const result = {};
-  for (const model of spec.models) {
-    const session = await ort.InferenceSession.create(model.path, opts);
-    const feeds = {};
-    for (const input of spec.inputs) feeds[input.name] = load(input);
-    let out = await session.run(feeds);
-    const times = [];
-    for (let i = 0; i < (spec.runs || 0); ++i) {
-      const t0 = process.hrtime.bigint();
-      out = await session.run(feeds);
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
+  for (const [i, model] of spec.models.entries()) {
+    const out = await sessions[i].run(feeds);  // also the warm-up run
     const outputs = {};
-    for (const name of session.outputNames) {
+    for (const name of sessions[i].outputNames) {
       const file = model.path + '.' + name.replace(/[^A-Za-z0-9_.-]/g, '_') + '.out';
       fs.writeFileSync(file, Buffer.from(out[name].data.buffer, out[name].data.byteOffset,
                                          out[name].data.byteLength));
       outputs[name] = {file: file, dims: out[name].dims};
     }
-    result[model.path] = {outputs: outputs, times_ms: times};
+    result[model.path] = {outputs: outputs, times_ms: []};
   }
+  for (let r = 0; r < (spec.runs || 0); ++r)
+    for (const [i, model] of spec.models.entries()) {
+      const t0 = process.hrtime.bigint();
+      await sessions[i].run(feeds);
+      result[model.path].times_ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
   fs.writeFileSync(spec.result, JSON.stringify(result));
 })().catch((e) => { console.error(e); process.exit(1); });
 """
@@ -442,7 +446,9 @@ def main():
     # gets unit_offset on every rms_norm; its plain export is the reference.
     gemma_onnx = os.path.join(workdir, "gemma_w.onnx")
     llama_onnx_model(gemma_onnx, rng, vocab=vocab, gain_offset=0.0)
-    mlir = norm_opt(tool, [gemma_onnx, "--emit=mlir", "-o", "-"]).stdout
+    # Debug info keeps the node names (NameLocs) through the text form.
+    mlir = norm_opt(tool, [gemma_onnx, "--emit=mlir", "-o", "-",
+                           "--mlir-print-debuginfo"]).stdout
     mlir, n = re.subn(r"(norm\.rms_norm %\S+ scale\([^)]*\) \{)", r"\1unit_offset, ", mlir)
     assert n == 5, "expected 5 rms_norm ops, found %d" % n
     gemma_mlir = os.path.join(workdir, "gemma.mlir")

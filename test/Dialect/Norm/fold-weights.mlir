@@ -305,3 +305,50 @@ func.func @refuse_size_mismatch(%x: tensor<3x2xf32>) -> tensor<3x1xf32> {
   %m = onnx.MatMul(%y, %w) : (tensor<3x2xf32>, tensor<1x1xf32>) -> tensor<3x1xf32>
   return %m : tensor<3x1xf32>
 }
+
+// -----
+
+// ONNX shape inference leaves the outputs of ops it does not know (opset-23
+// RMSNormalization) untyped: the hidden size then comes from the scale, and
+// the readers' weights are checked against it.
+// CHECK-LABEL: func.func @unranked_hidden_size_from_scale
+// CHECK: %[[W:.*]] = onnx.initializer "w_folded" = dense<{{\[\[}}2.000000e+00], [4.000000e+00]]>
+// CHECK: %[[N:.*]] = norm.rms_norm %arg0 : tensor<*xf32>
+// CHECK: onnx.MatMul(%[[N]], %[[W]]) : (tensor<*xf32>, tensor<2x1xf32>) -> !onnx.opaque<"">
+func.func @unranked_hidden_size_from_scale(%x: tensor<*xf32>) -> tensor<*xf32> {
+  %g = onnx.initializer "g" = dense<[2.0, 4.0]> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<*xf32> -> tensor<*xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<*xf32>, tensor<2x1xf32>) -> !onnx.opaque<"">
+  %r = onnx.Identity(%m) : (!onnx.opaque<"">) -> tensor<*xf32>
+  return %r : tensor<*xf32>
+}
+
+// -----
+
+// Refusal: unknown rank and a norm over more than the last dim.
+func.func @refuse_unranked_axis(%x: tensor<*xf32>) -> tensor<*xf32> {
+  %g = onnx.initializer "g" = dense<[2.0, 4.0]> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  // expected-remark @+1 {{its hidden size (the last dim) is not static}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) {axis = -2 : i64} : tensor<*xf32> -> tensor<*xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<*xf32>, tensor<2x1xf32>) -> tensor<*xf32>
+  return %m : tensor<*xf32>
+}
+
+// -----
+
+// A Gemm with transB = 1 reading a Transpose of a constant: op(B) is the
+// constant itself; the new B keeps the [N, K] layout the Gemm reads.
+// CHECK-LABEL: func.func @gemm_transposed_constant
+// CHECK: %[[B:.*]] = onnx.initializer "w0_folded" = dense<{{\[\[}}2.000000e+00, 8.000000e+00], [4.000000e+00, 1.000000e+01], [6.000000e+00, 1.200000e+01]]> : tensor<3x2xf32>
+// CHECK-NOT: onnx.Transpose
+// CHECK: onnx.Gemm(%{{.*}}, %[[B]]) {transB = 1 : i64} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
+func.func @gemm_transposed_constant(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
+  %g = onnx.initializer "g" = dense<2.0> : tensor<2xf32> : tensor<2xf32>
+  %w0 = onnx.initializer "w0" = dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32> : tensor<2x3xf32>
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<4x2xf32> -> tensor<4x2xf32>
+  %t = onnx.Transpose(%w0) : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  %m = onnx.Gemm(%y, %t) {transB = 1 : i64} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
+  return %m : tensor<4x3xf32>
+}

@@ -97,13 +97,13 @@ void deferNorm(RewriterBase &rewriter, RMSNormOp op, bool cancel) {
     return refuse("its input and output types differ");
   // A product without a known type is retyped below; it must not be a graph
   // output, whose type the signature fixes.
-  for (const LinearLayer &reader : *readers)
-    for (Value product : {reader.getProduct()})
-      if (!isa<TensorType>(product.getType()) &&
-          llvm::any_of(product.getUsers(), [](Operation *user) {
-            return isa<func::ReturnOp>(user);
-          }))
-        return refuse("a reader's product has no tensor type and is a graph output");
+  for (const LinearLayer &reader : *readers) {
+    Value product = reader.getProduct();
+    if (!isa<TensorType>(product.getType()) &&
+        llvm::any_of(product.getUsers(),
+                     [](Operation *user) { return isa<func::ReturnOp>(user); }))
+      return refuse("a reader's product has no tensor type and is a graph output");
+  }
 
   SmallVector<Placement> placements;
   unsigned deferredPast = 0, cancelled = 0;
