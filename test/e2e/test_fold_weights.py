@@ -346,6 +346,39 @@ def llama_onnx_model(path, rng, d=64, ff=160, layers=2, vocab=97, eps=1e-6,
         f.write(model.SerializeToString())
 
 
+def norm_linear_norm_model(path, rng, d=64, n=48, eps=1e-6):
+    """x -> RMSNorm -> bias-free MatMul -> RMSNorm -> MatMul: the pattern the
+    cancel-before-rms-norm option of --norm-defer-scale targets. Both norms
+    count: the second one must be deferred too (its reader is linear)."""
+    from onnx import TensorProto, helper, numpy_helper
+    inits = [
+        numpy_helper.from_array((1 + 0.5 * rng.standard_normal(d)).astype(np.float32), "g1"),
+        numpy_helper.from_array((d ** -0.5 * rng.standard_normal((d, n))).astype(np.float32), "w1"),
+        numpy_helper.from_array((1 + 0.5 * rng.standard_normal(n)).astype(np.float32), "g2"),
+        numpy_helper.from_array((n ** -0.5 * rng.standard_normal((n, d))).astype(np.float32), "w2"),
+    ]
+    nodes = [
+        helper.make_node("RMSNormalization", ["x", "g1"], ["n1"], name="n1", axis=-1,
+                         epsilon=eps),
+        helper.make_node("MatMul", ["n1", "w1"], ["p1"], name="p1"),
+        helper.make_node("RMSNormalization", ["p1", "g2"], ["n2"], name="n2", axis=-1,
+                         epsilon=eps),
+        helper.make_node("MatMul", ["n2", "w2"], ["y"], name="p2"),
+    ]
+    graph = helper.make_graph(
+        nodes, "norm_linear_norm",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 16, d])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 16, d])], inits,
+        # onnx 1.12 cannot infer RMSNormalization (opset 23): declare the
+        # intermediate types, as exporters that write value_info do.
+        value_info=[helper.make_tensor_value_info(name, TensorProto.FLOAT, [2, 16, k])
+                    for name, k in [("n1", d), ("p1", n), ("n2", n)]])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
+    model.ir_version = 10
+    with open(path, "wb") as f:
+        f.write(model.SerializeToString())
+
+
 # --- Checks ------------------------------------------------------------------
 
 def rel_err(out, ref):
@@ -476,6 +509,18 @@ def main():
             "PASS" if ok else "FAIL", " ".join(pargs), worst, summary)
         print(line)
         results.append(("gemma " + label, "PASS" if ok else "FAIL", line))
+
+    # RMSNorm -> linear -> RMSNorm: exact deferral, and the approximate
+    # cancellation (its error is printed; the pass documents ~1e-6). The
+    # input has mean(x^2) = 9, far from 1, which is what makes the first
+    # norm's factor matter to the second norm's epsilon.
+    nln_path = os.path.join(workdir, "norm_linear_norm.onnx")
+    norm_linear_norm_model(nln_path, rng)
+    nln_inputs = {"x": (3 * rng.standard_normal((2, 16, 64))).astype(np.float32)}
+    cancel = ("cancel", ["--norm-fold-weights",
+                         "--norm-defer-scale=cancel-before-rms-norm"], ["deferred"])
+    run_case("norm-linear-norm", tool, node_modules, workdir, nln_path,
+             [fold, defer, cancel], nln_inputs, results)
 
     # PyTorch Llama exports in three RMSNorm spellings (decomposed chains).
     for spelling in ["plain", "hf", "divide"]:
