@@ -50,11 +50,11 @@ def NormFoldWeights : Pass<"norm-fold-weights", "ModuleOp"> {
     is cloned, never changed in place.
 
     The weight arithmetic is done in float64 and rounded once to the stored
-    element type. For fp16/bf16 weights a warning (remark-level diagnostic
-    plus a `warning` record in the report) is given when a folded value
-    overflows or rounds with a relative error above the type's unit
-    roundoff (2^-11 for fp16, 2^-8 for bf16), i.e. lands in the subnormal
-    range or at zero.
+    element type. For fp16/bf16 weights a warning (a warning diagnostic
+    plus a `warning` record in the report; the fold is still done) is given
+    when a folded value overflows or rounds with a relative error above the
+    type's unit roundoff (2^-11 for fp16, 2^-8 for bf16), i.e. lands in the
+    subnormal range or at zero.
 
     A norm is left unchanged, with the reason recorded in the report and
     emitted as a remark, when its output is a graph output, when any
@@ -97,7 +97,8 @@ def NormDeferScale : Pass<"norm-defer-scale", "ModuleOp"> {
     `m = mean((x W)^2)` and `e` the second norm's epsilon, the relative
     error of the second norm's output is
     `|sqrt((m + e/c^2) / (m + e)) - 1| <= e * |mean(x^2) + eps_1 - 1| / (2 m)`,
-    about 1e-6 for typical activations and `e = 1e-6`. Off by default.
+    of the order of `e` (about 1e-6) when `mean(x^2)` and `m` are of order
+    one. Off by default.
   }];
   let options = [
     Option<"cancelBeforeRMSNorm", "cancel-before-rms-norm", "bool",
