@@ -42,6 +42,7 @@ void mlir::registerNormOptDialects(DialectRegistry &registry) {
 
 void mlir::registerNormOptPasses() {
   norm::registerNormPasses();
+  norm::registerNormOptimizePipeline();
   registerConversionPasses();
   // The generic MLIR passes a user may want in a pipeline.
   registerCanonicalizerPass();

@@ -33,19 +33,60 @@ void takeOutputNames(Operation *from, Operation *to) {
     to->setAttr(kOutputNamesAttr, names);
 }
 
-/// An all-ones scale of the normalized shape, for ONNX ops that require one.
+/// The size of the last dim of `value` as the linear layers reading it
+/// require it (MatMul(value, W): rows of W; Gemm: rows of op(B)), or
+/// nullopt. A norm whose weights were folded away often has no static type
+/// (ONNX shape inference stops at ops it does not know), but its readers do.
+std::optional<int64_t> lastDimFromReaders(Value value) {
+  for (OpOperand &use : value.getUses()) {
+    if (use.getOperandNumber() != 0)
+      continue;
+    Operation *user = use.getOwner();
+    auto weightType = user->getNumOperands() > 1
+                          ? dyn_cast<RankedTensorType>(user->getOperand(1).getType())
+                          : RankedTensorType();
+    if (!weightType || weightType.getRank() < 2)
+      continue;
+    int64_t rows = weightType.getDimSize(weightType.getRank() - 2);
+    if (auto gemm = dyn_cast<GemmOp>(user)) {
+      if (gemm.getTransA().value_or(0) != 0 || weightType.getRank() != 2)
+        continue;
+      if (gemm.getTransB().value_or(0) != 0)
+        rows = weightType.getDimSize(1);
+    } else if (!isa<MatMulOp>(user)) {
+      continue;
+    }
+    if (!ShapedType::isDynamic(rows))
+      return rows;
+  }
+  return std::nullopt;
+}
+
+/// An all-ones scale of the normalized shape, for ONNX ops that require one:
+/// from the input's type, or, for a norm over the last dim only (axis -1)
+/// whose input has no static shape, from the readers of its result.
 FailureOr<Value> onesScale(PatternRewriter &rewriter, Operation *op, Value input,
-                           int64_t axis) {
+                           std::optional<int64_t> axis) {
   auto type = dyn_cast<RankedTensorType>(input.getType());
-  if (!type)
-    return failure();
-  ArrayRef<int64_t> shape = type.getShape().drop_front(axis);
-  if (ShapedType::isDynamicShape(shape))
-    return failure();
+  SmallVector<int64_t> shape;
+  if (type && axis)
+    shape.assign(type.getShape().drop_front(*axis).begin(), type.getShape().end());
+  Type elementType = type ? type.getElementType() : Type();
+  if (!type || ShapedType::isDynamicShape(shape)) {
+    auto axisAttr = op->getAttrOfType<IntegerAttr>("axis");
+    std::optional<int64_t> k = lastDimFromReaders(op->getResult(0));
+    // No axis attribute: the default -1, or a skip norm (always the last dim).
+    bool lastDimOnly = !axisAttr || axisAttr.getInt() == -1 ||
+                       (type && axis && *axis == type.getRank() - 1);
+    auto inputType = dyn_cast<TensorType>(input.getType());
+    if (!lastDimOnly || !k || !inputType)
+      return failure();
+    shape = {*k};
+    elementType = inputType.getElementType();
+  }
   int64_t n = ShapedType::getNumElements(shape);
   return createFloatConstant(rewriter, derivedNodeLoc(op->getLoc(), "ones"),
-                             type.getElementType(), shape,
-                             SmallVector<double>(n, 1.0));
+                             elementType, shape, SmallVector<double>(n, 1.0));
 }
 
 /// `1 + scale` for the Gemma gain convention.
@@ -63,6 +104,19 @@ Type statisticsType(Type elementType) {
   return Float32Type::get(elementType.getContext());
 }
 
+/// `numerator / sqrt(meanSquare + epsilon)`.
+Value divideByRoot(PatternRewriter &rewriter, Location loc, Value numerator,
+                   Value meanSquare, double epsilon) {
+  auto statType = cast<ShapedType>(meanSquare.getType());
+  Value eps = createFloatConstant(rewriter, derivedNodeLoc(loc, "epsilon"),
+                                  statType.getElementType(), {}, {epsilon});
+  Value shifted = AddOp::create(rewriter, derivedNodeLoc(loc, "Add"), statType,
+                                meanSquare, eps);
+  Value root = SqrtOp::create(rewriter, derivedNodeLoc(loc, "Sqrt"), statType, shifted);
+  return DivOp::create(rewriter, derivedNodeLoc(loc, "Div"), numerator.getType(),
+                       numerator, root);
+}
+
 /// `x / sqrt(meanOf(v) + epsilon)` where `v` is the squared deviation
 /// (LayerNorm) or the squared input (RMSNorm): the shared tail of both
 /// decompositions.
@@ -71,14 +125,26 @@ Value normalizeByRootMean(PatternRewriter &rewriter, Location loc, Value numerat
                           int64_t opset) {
   Value meanSquare = createMeanOverTrailingDims(
       rewriter, derivedNodeLoc(loc, "ReduceMean_1"), squared, axis, opset);
-  auto statType = cast<ShapedType>(meanSquare.getType());
-  Value eps = createFloatConstant(rewriter, derivedNodeLoc(loc, "epsilon"),
-                                  statType.getElementType(), {}, {epsilon});
-  Value shifted = AddOp::create(rewriter, derivedNodeLoc(loc, "Add"), statType,
-                                         meanSquare, eps);
-  Value root = SqrtOp::create(rewriter, derivedNodeLoc(loc, "Sqrt"), statType, shifted);
-  return DivOp::create(rewriter, derivedNodeLoc(loc, "Div"), numerator.getType(),
-                                numerator, root);
+  return divideByRoot(rewriter, loc, numerator, meanSquare, epsilon);
+}
+
+/// `ReduceMean(input)` over the (negative) `axes` with keepdims = 1, for an
+/// input of unknown rank.
+Value createMeanOverAxes(PatternRewriter &rewriter, Location loc, Value input,
+                         ArrayRef<int64_t> axes, int64_t opset) {
+  Type resultType = UnrankedTensorType::get(
+      cast<TensorType>(input.getType()).getElementType());
+  if (opset >= 18) {
+    auto axesType = RankedTensorType::get({int64_t(axes.size())}, rewriter.getI64Type());
+    Value axesValue = ConstantOp::create(
+        rewriter, derivedNodeLoc(loc, "axes"), axesType,
+        DenseElementsAttr::get(axesType, axes), nullptr, nullptr, nullptr, nullptr,
+        nullptr, nullptr);
+    return ReduceMeanOp::create(rewriter, loc, resultType, input, axesValue, nullptr,
+                                nullptr, nullptr);
+  }
+  return ReduceMeanOp::create(rewriter, loc, resultType, input, Value(),
+                              rewriter.getDenseI64ArrayAttr(axes), nullptr, nullptr);
 }
 
 /// Applies the optional affine tail `* scale + bias` and gives the last node
@@ -108,10 +174,7 @@ struct LayerNormToONNX : OpRewritePattern<norm::LayerNormOp> {
     Value scale = op.getScale();
     if (opset >= 17) {
       if (!scale) {
-        if (!axis)
-          return rewriter.notifyMatchFailure(
-              op, "a weightless LayerNormalization needs a known input rank");
-        FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), *axis);
+        FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), axis);
         if (failed(ones))
           return rewriter.notifyMatchFailure(
               op, "a weightless LayerNormalization needs a static normalized shape");
@@ -166,10 +229,7 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
       gain = offsetGain(rewriter, loc, gain);
     if (opset >= 23) {
       if (!gain) {
-        if (!axis)
-          return rewriter.notifyMatchFailure(
-              op, "a weightless RMSNormalization needs a known input rank");
-        FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), *axis);
+        FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), axis);
         if (failed(ones))
           return rewriter.notifyMatchFailure(
               op, "a weightless RMSNormalization needs a static normalized shape");
@@ -199,6 +259,48 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
     normalized = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_1"),
                                     normalized, inputType.getElementType());
     rewriter.replaceOp(op, applyAffine(rewriter, op, normalized, gain, Value()));
+    return success();
+  }
+};
+
+/// `value / sqrt(mean(input^2) + epsilon)`: the RMSNorm statistics of
+/// `input` in fp32, applied to `value` (in fp32, cast back).
+struct RMSScaleToONNX : OpRewritePattern<norm::RMSScaleOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(norm::RMSScaleOp op,
+                                PatternRewriter &rewriter) const override {
+    std::optional<int64_t> axis = op.getNormalizedAxis();
+    // Without a rank, a negative axis still names the trailing dims.
+    int64_t axisAttr = static_cast<int64_t>(op.getAxis());
+    if (!axis && axisAttr >= 0)
+      return rewriter.notifyMatchFailure(op, "input rank is unknown and axis >= 0");
+    Location loc = op.getLoc();
+    auto inputType = cast<TensorType>(op.getInput().getType());
+    auto valueType = cast<TensorType>(op.getValue().getType());
+    Type statType = statisticsType(inputType.getElementType());
+    int64_t opset = getOpsetVersion(op);
+    Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast"),
+                                 op.getInput(), statType);
+    Value squared = MulOp::create(rewriter, derivedNodeLoc(loc, "Square"),
+                                  x.getType(), x, x);
+    Value value = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_value"),
+                                     op.getValue(), statType);
+    Value scaled;
+    double epsilon = op.getEpsilon().convertToDouble();
+    if (axis) {
+      scaled = normalizeByRootMean(rewriter, loc, value, squared, *axis, epsilon, opset);
+    } else {
+      SmallVector<int64_t> axes;
+      for (int64_t d = axisAttr; d < 0; ++d)
+        axes.push_back(d);
+      Value meanSquare = createMeanOverAxes(
+          rewriter, derivedNodeLoc(loc, "ReduceMean_1"), squared, axes, opset);
+      scaled = divideByRoot(rewriter, loc, value, meanSquare, epsilon);
+    }
+    scaled = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_1"), scaled,
+                                valueType.getElementType());
+    takeOutputNames(op, scaled.getDefiningOp());
+    rewriter.replaceOp(op, scaled);
     return success();
   }
 };
@@ -235,8 +337,11 @@ LogicalResult convertSkipNorm(SkipOp op, StringRef opType,
     operands.push_back(weight);
   }
   if (!op.getScale()) {
-    auto type = cast<RankedTensorType>(op.getInput().getType());
-    FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), type.getRank() - 1);
+    auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
+    std::optional<int64_t> axis;
+    if (type)
+      axis = type.getRank() - 1;
+    FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), axis);
     if (failed(ones))
       return rewriter.notifyMatchFailure(op, "a weightless skip norm needs a static hidden size");
     operands[2] = *ones;
@@ -282,7 +387,7 @@ struct ConvertNormToONNXPass
     : impl::ConvertNormToONNXBase<ConvertNormToONNXPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<LayerNormToONNX, RMSNormToONNX, BatchNormToONNX,
+    patterns.add<LayerNormToONNX, RMSNormToONNX, RMSScaleToONNX, BatchNormToONNX,
                  SkipLayerNormToONNX, SkipRMSNormToONNX>(&getContext());
     GreedyRewriteConfig config;
     config.enableFolding(false);

@@ -63,6 +63,10 @@ private:
   /// The ONNX name of `value`, assigned on first use.
   std::string nameOf(Value value);
   std::string uniqueName(StringRef base);
+  /// `base`, or `base_N` when a node already has that name (onnxruntime
+  /// rejects duplicate node names, which nodes that passes derive from one
+  /// unnamed op can have).
+  std::string uniqueNodeName(StringRef base);
   void nameResults(Operation *op);
 
   ModuleOp module;
@@ -70,6 +74,7 @@ private:
   llvm::DenseMap<Value, std::string> names;
   llvm::StringMap<Value> valuesByName;
   llvm::StringSet<> usedNames;
+  llvm::StringSet<> usedNodeNames;
   unsigned nameCounter = 0;
 };
 
@@ -86,6 +91,16 @@ std::string Exporter::uniqueName(StringRef base) {
   while (true) {
     std::string candidate = stem + "_" + std::to_string(++nameCounter);
     if (usedNames.insert(candidate).second)
+      return candidate;
+  }
+}
+
+std::string Exporter::uniqueNodeName(StringRef base) {
+  if (usedNodeNames.insert(base).second)
+    return base.str();
+  for (unsigned i = 1;; ++i) {
+    std::string candidate = (base + "_" + Twine(i)).str();
+    if (usedNodeNames.insert(candidate).second)
       return candidate;
   }
 }
@@ -275,7 +290,7 @@ LogicalResult Exporter::exportNode(Operation *op, onnx::GraphProto &graph) {
   onnx::NodeProto &node = *graph.add_node();
   StringRef nodeName = getNodeName(op);
   if (!nodeName.empty())
-    node.set_name(nodeName.str());
+    node.set_name(uniqueNodeName(nodeName));
   auto generic = dyn_cast<NodeOp>(op);
   if (generic) {
     node.set_op_type(generic.getOpType().str());

@@ -558,8 +558,9 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
   // Shape inference gives intermediate values their types; errors there are
   // not fatal (unknown ops, e.g. contrib or newer-opset ones, stay untyped).
   try {
-    // Data propagation resolves the Shape -> ... -> Reshape computations
-    // exporters emit around attention, which otherwise leave ranks unknown.
+    // Data propagation resolves shapes computed by Shape -> Gather ->
+    // Concat -> Reshape chains (PyTorch exports without constant folding),
+    // which passes need to know the hidden size.
     onnx::ShapeInferenceOptions inferenceOptions(/*check_type=*/false,
                                                  /*error_mode=*/0,
                                                  /*enable_data_propagation=*/true);

@@ -162,3 +162,34 @@ LogicalResult SkipRMSNormOp::verify() {
   return verifySkipNorm(*this, getInput(), getSkip(), getSum(),
                         {{"scale", getScale()}, {"skip_bias", getSkipBias()}});
 }
+
+std::optional<int64_t> RMSScaleOp::getNormalizedAxis() {
+  auto type = cast<ShapedType>(getInput().getType());
+  if (!type.hasRank())
+    return std::nullopt;
+  return normalizeAxis(getAxis(), type.getRank());
+}
+
+LogicalResult RMSScaleOp::verify() {
+  if (getEpsilon().convertToDouble() < 0)
+    return emitOpError("epsilon must be non-negative");
+  auto value = cast<ShapedType>(getValue().getType());
+  auto input = cast<ShapedType>(getInput().getType());
+  if (failed(verifyCompatibleShape(value, cast<ShapedType>(getType()))))
+    return emitOpError("result shape must match the value shape");
+  if (!value.hasRank() || !input.hasRank())
+    return success();
+  if (value.getRank() != input.getRank())
+    return emitOpError("value and input must have the same rank");
+  std::optional<int64_t> axis = normalizeAxis(getAxis(), input.getRank());
+  if (!axis)
+    return emitOpError() << "axis " << getAxis() << " is out of range for rank "
+                         << input.getRank();
+  for (int64_t d = 0; d < *axis; ++d)
+    if (!ShapedType::isDynamic(value.getDimSize(d)) &&
+        !ShapedType::isDynamic(input.getDimSize(d)) &&
+        value.getDimSize(d) != input.getDimSize(d))
+      return emitOpError() << "value and input differ in dim " << d
+                           << ", which is not normalized";
+  return success();
+}

@@ -91,8 +91,9 @@ llvm::json::Object mlir::norm::buildReport(ModuleOp module) {
       history[it->second].second.push_back(std::move(entry));
     }
   }
+  // json::ObjectKey keeps a StringRef without copying: give it a string.
   for (auto &entry : actionCounts)
-    counts[entry.getKey()] = entry.getValue();
+    counts[entry.getKey().str()] = entry.getValue();
 
   llvm::json::Array norms;
   for (auto &[name, actions] : history) {

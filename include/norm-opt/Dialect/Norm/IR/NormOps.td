@@ -153,4 +153,39 @@ def Norm_SkipRMSNormOp : Norm_SkipNormOp<"skip_rms_norm"> {
   }];
 }
 
+def Norm_RMSScaleOp : Norm_Op<"rms_scale"> {
+  let summary = "scale each row of a value by 1/RMS of the matching row of another";
+  let description = [{
+    `result = value / sqrt(mean(input^2) + epsilon)`, with the mean over the
+    dims `[axis, rank)` of `input` (computed in fp32 or wider, kept as a
+    `[..., 1, ..., 1]` per-row factor) broadcast over the same dims of
+    `value`. `value` and `input` have the same rank and agree on the dims
+    before `axis`; the dims from `axis` on may differ.
+
+    This is the deferred half of a weightless RMSNorm (FlashNorm): for a
+    bias-free linear layer `rms_norm(x) W = rms_scale(x W, x)`. `value` is
+    typically the product of a matmul that reads the raw `x`, so a GPU
+    lowering applies the factor in the matmul's epilogue while the
+    reduction over `x` runs beside the matmul.
+
+    ```mlir
+    %y = norm.rms_scale %xw by %x {axis = -1 : i64, epsilon = 1.0e-06 : f32}
+           : tensor<2x8x64xf32>, tensor<2x8x32xf32> -> tensor<2x8x64xf32>
+    ```
+  }];
+  let arguments = (ins Norm_FloatTensor:$value, Norm_FloatTensor:$input,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+  let results = (outs Norm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $value `by` $input attr-dict `:` type($value) `,` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The first reduced dim of `input`, made non-negative; nullopt when
+    /// unranked.
+    std::optional<int64_t> getNormalizedAxis();
+  }];
+}
+
 #endif // NORM_OPT_DIALECT_NORM_IR_NORMOPS_TD

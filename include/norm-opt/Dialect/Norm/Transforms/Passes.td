@@ -33,4 +33,80 @@ def NormRecognize : Pass<"norm-recognize", "ModuleOp"> {
   let dependentDialects = ["::mlir::norm::NormDialect"];
 }
 
+def NormFoldWeights : Pass<"norm-fold-weights", "ModuleOp"> {
+  let summary = "Fold the scale and bias of each norm into the linear layers that read it";
+  let description = [{
+    FlashNorm weight folding (TRANSFORMS.md, sections 1 and 3). For every
+    `norm.layer_norm`, `norm.rms_norm`, `norm.skip_layer_norm` and
+    `norm.skip_rms_norm` whose normalized output is read only by linear
+    layers (`onnx.MatMul` with a constant right-hand side, possibly followed
+    by a bias `onnx.Add`; `onnx.Gemm` with a constant `B`, `transB` 0 or 1,
+    and an optional constant `C`), the gain `gamma` (`1 + w` for a Gemma
+    `unit_offset` norm) and the shift `beta` are folded into every reader:
+    `W' = diag(gamma) W`, `c' = c + beta W`. A reader without a bias gains
+    one when `beta != 0`. The norm becomes weightless. Fused QKV, the gate
+    and up projections of a GLU and the LM head after the final norm are
+    all plain readers; a weight with another user (a tied embedding table)
+    is cloned, never changed in place.
+
+    The weight arithmetic is done in float64 and rounded once to the stored
+    element type. For fp16/bf16 weights a warning (a warning diagnostic
+    plus a `warning` record in the report; the fold is still done) is given
+    when a folded value overflows or rounds with a relative error above the
+    type's unit roundoff (2^-11 for fp16, 2^-8 for bf16), i.e. lands in the
+    subnormal range or at zero.
+
+    A norm is left unchanged, with the reason recorded in the report and
+    emitted as a remark, when its output is a graph output, when any
+    reader is not such a linear layer, when a weight is not a constant (or
+    is an overridable graph input), or when its scale varies along a
+    normalized dim other than the last. For the skip forms only the
+    normalized output is considered; the residual sum is untouched.
+  }];
+  let dependentDialects = ["::mlir::norm::NormDialect"];
+}
+
+def NormDeferScale : Pass<"norm-defer-scale", "ModuleOp"> {
+  let summary = "Defer the 1/RMS factor of weightless RMSNorms past the linear layers that read them";
+  let description = [{
+    FlashNorm deferred normalization (TRANSFORMS.md, section 3). For a
+    weightless `norm.rms_norm` (run `--norm-fold-weights` first) whose
+    every reader is a linear layer, `(x s(x)) W = (x W) s(x)` with
+    `s(x) = 1/sqrt(mean(x^2) + epsilon)` one scalar per row: each reader
+    reads the raw `x`, and a `norm.rms_scale` applies `s(x)` to its
+    product, before its bias Add if it has one, so that a GPU lowering
+    can put it in the matmul epilogue and run the reduction beside the
+    matmul. The norm op disappears.
+
+    SwiGLU rule: a reader whose product is only multiplied elementwise
+    (`onnx.Mul` with an operand of the same type) into a value read only by
+    another linear layer (the down projection) gets its scale after that
+    layer instead: a per-row scalar commutes with both. The gate's product
+    also feeds the activation, so its scale stays before it.
+
+    Refused (remark and report) when a reader is not a linear layer, a
+    Gemm reader has a bias `C` (the scale would have to come before it),
+    the norm still has a scale, or its output is a graph output. The
+    rewrite is exact in real arithmetic; in fp32 the result differs by
+    rounding only.
+
+    With `cancel-before-rms-norm`, a reader whose bias-free product is read
+    only by another `norm.rms_norm` (normalizing over the product's last
+    dim) gets no scale at all: the second norm removes any per-row factor,
+    up to its epsilon. This is NOT exact: with `c = s(x)`,
+    `m = mean((x W)^2)` and `e` the second norm's epsilon, the relative
+    error of the second norm's output is
+    `|sqrt((m + e/c^2) / (m + e)) - 1| <= e * |mean(x^2) + eps_1 - 1| / (2 m)`,
+    of the order of `e` (about 1e-6) when `mean(x^2)` and `m` are of order
+    one. Off by default.
+  }];
+  let options = [
+    Option<"cancelBeforeRMSNorm", "cancel-before-rms-norm", "bool",
+           /*default=*/"false",
+           "Drop the deferred scale of a product that only feeds another "
+           "RMSNorm (approximate: see the error bound above)">,
+  ];
+  let dependentDialects = ["::mlir::norm::NormDialect"];
+}
+
 #endif

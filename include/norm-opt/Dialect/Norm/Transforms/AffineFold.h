@@ -1,0 +1,143 @@
+//===- AffineFold.h - folding affine maps into linear layers ----*- C++ -*-===//
+//
+// The one place where norm-opt changes the weights of linear layers. A value
+// `x` whose every reader is a linear layer `y = x W + c` can give away an
+// affine map applied to it along its last dim: `x * gamma + beta` feeding the
+// layers equals `x` feeding layers with `W' = diag(gamma) W` and
+// `c' = c + beta W` (TRANSFORMS.md, section 1). FlashNorm weight folding, the
+// Pre-LN -> RMSNorm rewrite and BatchNorm folding all reduce to this.
+//
+// A linear layer is `onnx.MatMul(x, W)` (optionally followed by
+// `onnx.Add(., c)`) or `onnx.Gemm(x, B, C)` with `transA = 0`, where the
+// weight is a constant (initializer or Constant node, also through Identity)
+// or the 2-D `Transpose` of one (what PyTorch exports for `nn.Linear` without
+// constant folding). The reader of `x` itself is matched directly: nothing
+// (Reshape, Cast, ...) is looked through on that side.
+//
+// Weights are never changed in place: every folded weight or bias is a new
+// initializer, the old one is erased once nothing reads it, so a tensor with
+// another user (a tied embedding table read by Gather and by the LM head)
+// stays as it was. All arithmetic is in float64, rounded once to the stored
+// element type.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NORM_OPT_DIALECT_NORM_TRANSFORMS_AFFINEFOLD_H
+#define NORM_OPT_DIALECT_NORM_TRANSFORMS_AFFINEFOLD_H
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Support/LLVM.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::norm {
+
+/// A linear layer `y = x W + c` reading `x` as its left operand, with `W` a
+/// constant `[K, N]` matrix (in whatever layout it is stored) and `c` an
+/// optional constant bias that is the same for every row.
+class LinearLayer {
+public:
+  /// Matches `user` as a linear layer reading the value at operand `index`.
+  /// On failure, `reason` says why `user` is not one (for a refusal).
+  static FailureOr<LinearLayer> match(Operation *user, unsigned index,
+                                      std::string &reason);
+
+  /// The MatMul or Gemm.
+  Operation *getOp() const { return op; }
+  /// The value holding `x W + c` (the bias Add after a MatMul, when there is
+  /// one), i.e. what the rest of the graph reads.
+  Value getOutput() const;
+  /// The `x W` product (the MatMul / Gemm result).
+  Value getProduct() const;
+  int64_t getInputSize() const { return k; }
+  int64_t getOutputSize() const { return n; }
+  Type getWeightElementType() const;
+  /// Whether the layer adds a bias.
+  bool hasBias() const { return biasValue != nullptr; }
+
+  /// `W` as a row-major `[K, N]` matrix in float64.
+  std::vector<double> readWeight() const;
+  /// `c` as `N` values in float64 (zeros without a bias), already scaled as
+  /// the layer applies it (Gemm's `beta / alpha` taken into account so that
+  /// `y = alpha * (x W + c)` for a Gemm).
+  std::vector<double> readBias() const;
+
+  /// Replaces `W` by `weight` (row-major `[K, N]`, float64), stored once
+  /// rounded as a new initializer named after the old weight, in the layout
+  /// the layer reads it. The old weight is erased when nothing else reads it.
+  void replaceWeight(RewriterBase &rewriter, ArrayRef<double> weight,
+                     StringRef suffix) const;
+  /// Replaces `c` by `bias` (`N` values), giving a layer without a bias one:
+  /// a Gemm gets its `C`, a MatMul gets an `Add` after it.
+  void replaceBias(RewriterBase &rewriter, ArrayRef<double> bias,
+                   StringRef suffix);
+
+private:
+  Operation *op = nullptr;
+  bool isGemm = false;
+  /// The value read as the weight (maybe a Transpose) and the constant
+  /// behind it.
+  Value weightOperand;
+  Value weightConstant;
+  /// Whether the constant is stored `[N, K]` (Gemm transB = 1, or a 2-D
+  /// Transpose of it).
+  bool storedTransposed = false;
+  /// The MatMul bias Add and its constant operand, or the Gemm C.
+  Operation *biasAdd = nullptr;
+  Value biasValue;
+  int64_t k = 0, n = 0;
+};
+
+/// Every reader of `value` as a linear layer, or failure with the reason the
+/// first reader that is not one (or a graph output) makes folding illegal.
+FailureOr<SmallVector<LinearLayer>> matchLinearReaders(Value value,
+                                                       std::string &reason);
+
+/// An affine map along the last dim, `x -> x * gain + shift`, with `K`
+/// entries each (`shift` empty means zero).
+struct ChannelAffine {
+  std::vector<double> gain;
+  std::vector<double> shift;
+};
+
+/// Reads a norm weight (scale or bias) of shape `[..., K]` or broadcast
+/// (`[1]`, scalar, leading 1s) as `K` values; fails, with `reason`, when it
+/// is not a constant or varies along a dim other than the last one.
+FailureOr<std::vector<double>> readLastDimVector(Value weight, int64_t k,
+                                                 std::string &reason);
+
+/// A value that lost precision when a folded weight was rounded to its
+/// element type (fp16/bf16): the layer, how many values overflowed to
+/// infinity and how many were rounded with a relative error above the type's
+/// unit roundoff (they fell into the subnormal range or to zero).
+struct PrecisionLoss {
+  Operation *layer;
+  std::string what;
+  int64_t overflowed = 0;
+  int64_t imprecise = 0;
+  double maxRelativeError = 0;
+};
+
+/// Checks that `readers` can take `map` (the weight sizes fit `K`).
+LogicalResult checkAffineFold(ArrayRef<LinearLayer> readers,
+                              const ChannelAffine &map, std::string &reason);
+
+/// Folds `map` into every reader: `W' = diag(gain) W`, `c' = c + shift W`.
+/// The caller then stops applying the map to the value. Returns the precision
+/// losses of the rounded results (empty for fp32/fp64 weights unless a value
+/// overflows).
+SmallVector<PrecisionLoss> foldAffineIntoReaders(RewriterBase &rewriter,
+                                                 MutableArrayRef<LinearLayer> readers,
+                                                 const ChannelAffine &map);
+
+/// Counts the values of `exact` that `elementType` cannot hold within its
+/// unit roundoff (see PrecisionLoss); fills `loss` and returns whether any.
+bool checkRounding(Type elementType, ArrayRef<double> exact, PrecisionLoss &loss);
+
+/// Erases the op defining `value` (an initializer, Constant, Identity or
+/// Transpose) when nothing reads it, and then its inputs likewise.
+void eraseIfUnused(RewriterBase &rewriter, Value value);
+
+} // namespace mlir::norm
+
+#endif

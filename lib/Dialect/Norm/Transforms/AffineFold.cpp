@@ -1,0 +1,445 @@
+//===- AffineFold.cpp - folding affine maps into linear layers ------------===//
+#include "norm-opt/Dialect/Norm/Transforms/AffineFold.h"
+
+#include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
+#include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::norm;
+using namespace mlir::onnxir;
+
+namespace {
+
+/// A node's name for messages: `'name' (onnx.Op)` or `onnx.Op`.
+std::string describe(Operation *op) {
+  StringRef name = getNodeName(op);
+  std::string kind = op->getName().getStringRef().str();
+  if (auto node = dyn_cast<NodeOp>(op))
+    kind = node.getOpType().str();
+  if (name.empty())
+    return kind;
+  return ("'" + name + "' (" + kind + ")").str();
+}
+
+/// A static 2-D float tensor type, or null.
+RankedTensorType static2D(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
+      !isa<FloatType>(type.getElementType()))
+    return {};
+  return type;
+}
+
+/// A name to derive new tensor names from: the node name, else the first
+/// ONNX output name, else "linear".
+std::string baseNameOf(Operation *op) {
+  StringRef name = getNodeName(op);
+  if (!name.empty())
+    return name.str();
+  if (auto outputs = op->getAttrOfType<ArrayAttr>(kOutputNamesAttr))
+    if (!outputs.empty() && !cast<StringAttr>(outputs[0]).getValue().empty())
+      return cast<StringAttr>(outputs[0]).str();
+  return "linear";
+}
+
+/// The name of the initializer behind `v`, else "".
+StringRef initializerName(Value v) {
+  Operation *def = v.getDefiningOp();
+  while (def && isa<IdentityOp, TransposeOp>(def))
+    def = def->getOperand(0).getDefiningOp();
+  if (auto init = dyn_cast_or_null<InitializerOp>(def))
+    return init.getName();
+  return "";
+}
+
+/// Whether a Transpose swaps the two dims of a 2-D tensor.
+bool isMatrixTranspose(TransposeOp op) {
+  auto perm = op.getPerm();
+  return !perm || (perm->size() == 2 && (*perm)[0] == 1 && (*perm)[1] == 0);
+}
+
+/// Whether `v` is a constant that the model's user cannot override (an
+/// initializer also listed as a graph input can be fed at run time).
+bool isFixedConstant(Value v) {
+  if (!getConstantValue(v))
+    return false;
+  Operation *def = v.getDefiningOp();
+  while (auto identity = dyn_cast_or_null<IdentityOp>(def))
+    def = identity.getInput().getDefiningOp();
+  auto init = dyn_cast_or_null<InitializerOp>(def);
+  return !init || !init.getIsInput();
+}
+
+/// The constant behind a weight operand, looking through one 2-D Transpose;
+/// `transposed` says whether it was.
+Value weightConstantOf(Value weight, bool &transposed) {
+  transposed = false;
+  if (isFixedConstant(weight))
+    return weight;
+  if (auto transpose = weight.getDefiningOp<TransposeOp>())
+    if (isMatrixTranspose(transpose) && static2D(transpose.getData()) &&
+        isFixedConstant(transpose.getData())) {
+      transposed = true;
+      return transpose.getData();
+    }
+  return {};
+}
+
+/// Whether `bias` adds the same values to every row of an `[..., N]` result
+/// of rank `rank` (shape `[N]`, `[1, ..., N]`, `[1]` or scalar).
+bool isRowBias(Value bias, int64_t n, int64_t rank) {
+  auto type = dyn_cast<RankedTensorType>(bias.getType());
+  if (!type || !type.hasStaticShape() || type.getRank() > rank)
+    return false;
+  ArrayRef<int64_t> shape = type.getShape();
+  for (size_t i = 0; i + 1 < shape.size(); ++i)
+    if (shape[i] != 1)
+      return false;
+  return shape.empty() || shape.back() == n || shape.back() == 1;
+}
+
+float getGemmAttr(Operation *op, StringRef name) {
+  if (auto attr = op->getAttrOfType<FloatAttr>(name))
+    return attr.getValueAsDouble();
+  return 1.0f;
+}
+
+} // namespace
+
+FailureOr<LinearLayer> LinearLayer::match(Operation *user, unsigned index,
+                                          std::string &reason) {
+  LinearLayer layer;
+  layer.op = user;
+  Value weight;
+  if (auto matmul = dyn_cast<MatMulOp>(user)) {
+    weight = matmul.getRhs();
+  } else if (auto gemm = dyn_cast<GemmOp>(user)) {
+    layer.isGemm = true;
+    weight = gemm.getB();
+    if (gemm.getTransA().value_or(0) != 0) {
+      reason = describe(user) + " reads it transposed (transA = 1)";
+      return failure();
+    }
+    if (getGemmAttr(user, "alpha") == 0.0f) {
+      reason = describe(user) + " has alpha = 0";
+      return failure();
+    }
+  } else {
+    reason = describe(user) + " is not a linear layer";
+    return failure();
+  }
+  if (index != 0) {
+    reason = describe(user) + " reads it as its weight operand";
+    return failure();
+  }
+  if (weight == user->getOperand(0)) {
+    reason = describe(user) + " multiplies it by itself";
+    return failure();
+  }
+  bool transposed;
+  layer.weightOperand = weight;
+  layer.weightConstant = weightConstantOf(weight, transposed);
+  if (!layer.weightConstant) {
+    reason = describe(user) + " has a weight that is not a constant";
+    return failure();
+  }
+  RankedTensorType type = static2D(layer.weightConstant);
+  if (!type) {
+    reason = describe(user) + " has a weight that is not a static 2-D float matrix";
+    return failure();
+  }
+  bool transB = layer.isGemm && cast<GemmOp>(user).getTransB().value_or(0) != 0;
+  layer.storedTransposed = transposed != transB;
+  layer.k = type.getDimSize(layer.storedTransposed ? 1 : 0);
+  layer.n = type.getDimSize(layer.storedTransposed ? 0 : 1);
+
+  if (layer.isGemm) {
+    Value c = cast<GemmOp>(user).getC();
+    if (c && !isa<NoneType>(c.getType())) {
+      if (!isFixedConstant(c)) {
+        reason = describe(user) + " has a bias that is not a constant";
+        return failure();
+      }
+      if (!isRowBias(c, layer.n, 2)) {
+        reason = describe(user) + " has a bias that differs between rows";
+        return failure();
+      }
+      layer.biasValue = c;
+    }
+    return layer;
+  }
+  // A MatMul's bias is the Add that alone reads its product, when the other
+  // operand is a row bias constant.
+  Value product = user->getResult(0);
+  auto productType = dyn_cast<RankedTensorType>(product.getType());
+  if (product.hasOneUse() && productType)
+    if (auto add = dyn_cast<AddOp>(*product.getUsers().begin())) {
+      Value other = add.getLhs() == product ? add.getRhs() : add.getLhs();
+      if (other != product && isFixedConstant(other) &&
+          isRowBias(other, layer.n, productType.getRank()) &&
+          add.getType() == product.getType()) {
+        layer.biasAdd = add;
+        layer.biasValue = other;
+      }
+    }
+  return layer;
+}
+
+Value LinearLayer::getProduct() const { return op->getResult(0); }
+
+Value LinearLayer::getOutput() const {
+  return biasAdd ? biasAdd->getResult(0) : op->getResult(0);
+}
+
+Type LinearLayer::getWeightElementType() const {
+  return cast<ShapedType>(weightConstant.getType()).getElementType();
+}
+
+std::vector<double> LinearLayer::readWeight() const {
+  std::vector<double> stored = *getConstantAsDoubles(weightConstant);
+  if (!storedTransposed)
+    return stored;
+  std::vector<double> w(k * n);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c)
+      w[c * n + r] = stored[r * k + c];
+  return w;
+}
+
+std::vector<double> LinearLayer::readBias() const {
+  std::vector<double> bias(n, 0.0);
+  if (!biasValue)
+    return bias;
+  std::vector<double> stored = *getConstantAsDoubles(biasValue);
+  double factor = 1.0;
+  if (isGemm)
+    factor = getGemmAttr(op, "beta") / double(getGemmAttr(op, "alpha"));
+  for (int64_t j = 0; j < n; ++j)
+    bias[j] = factor * stored[stored.size() == 1 ? 0 : j];
+  return bias;
+}
+
+void LinearLayer::replaceWeight(RewriterBase &rewriter, ArrayRef<double> weight,
+                                StringRef suffix) const {
+  assert(int64_t(weight.size()) == k * n && "weight of the wrong size");
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+  // A Gemm keeps its transB layout; a MatMul reads the new weight directly,
+  // dropping a Transpose it read through.
+  bool keepTransposed = isGemm && cast<GemmOp>(op).getTransB().value_or(0) != 0;
+  std::vector<double> stored(weight.begin(), weight.end());
+  SmallVector<int64_t> shape{k, n};
+  if (keepTransposed) {
+    shape = {n, k};
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t c = 0; c < n; ++c)
+        stored[c * k + r] = weight[r * n + c];
+  }
+  StringRef base = initializerName(weightOperand);
+  std::string name = (base.empty() ? baseNameOf(op) : base.str()) + suffix.str();
+  Value newWeight = createFloatInitializer(rewriter, weightOperand.getLoc(), name,
+                                           getWeightElementType(), shape, stored);
+  Value old = weightOperand;
+  rewriter.modifyOpInPlace(op, [&] { op->setOperand(1, newWeight); });
+  eraseIfUnused(rewriter, old);
+}
+
+void LinearLayer::replaceBias(RewriterBase &rewriter, ArrayRef<double> bias,
+                              StringRef suffix) {
+  assert(int64_t(bias.size()) == n && "bias of the wrong size");
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+  Type elementType = cast<ShapedType>(getProduct().getType()).getElementType();
+  StringRef base = biasValue ? initializerName(biasValue) : StringRef();
+  std::string name =
+      (base.empty() ? baseNameOf(op) + "/bias" : base.str()) + suffix.str();
+  Location loc = biasValue ? biasValue.getLoc() : op->getLoc();
+  if (isGemm) {
+    // y = alpha * (x W + c): C = alpha * c with beta = 1.
+    double alpha = getGemmAttr(op, "alpha");
+    std::vector<double> scaled(bias.begin(), bias.end());
+    for (double &v : scaled)
+      v *= alpha;
+    Value c = createFloatInitializer(rewriter, loc, name, elementType, {n}, scaled);
+    Value old = biasValue;
+    rewriter.modifyOpInPlace(op, [&] {
+      auto gemm = cast<GemmOp>(op);
+      if (gemm.getC())
+        gemm.getCMutable().assign(c);
+      else
+        gemm.getCMutable().append(c);
+      gemm.removeBetaAttr();
+    });
+    biasValue = c;
+    eraseIfUnused(rewriter, old);
+    return;
+  }
+  Value c = createFloatInitializer(rewriter, loc, name, elementType, {n}, bias);
+  if (biasAdd) {
+    Value old = biasValue;
+    unsigned index = biasAdd->getOperand(0) == old ? 0 : 1;
+    rewriter.modifyOpInPlace(biasAdd, [&] { biasAdd->setOperand(index, c); });
+    biasValue = c;
+    eraseIfUnused(rewriter, old);
+    return;
+  }
+  // A MatMul without a bias gains an Add that every former reader reads.
+  rewriter.setInsertionPointAfter(op);
+  Value product = getProduct();
+  auto add = AddOp::create(rewriter, derivedNodeLoc(op->getLoc(), "bias"),
+                           product.getType(), product, c);
+  rewriter.replaceAllUsesExcept(product, add.getResult(), add);
+  // The ONNX name of the product moves to the Add, which now produces what
+  // the readers (maybe graph outputs) saw.
+  if (auto names = op->getAttr(kOutputNamesAttr)) {
+    add->setAttr(kOutputNamesAttr, names);
+    auto renamed = ArrayAttr::get(
+        op->getContext(),
+        {StringAttr::get(op->getContext(),
+                         cast<StringAttr>(cast<ArrayAttr>(names)[0]).str() + "_nobias")});
+    rewriter.modifyOpInPlace(op, [&] { op->setAttr(kOutputNamesAttr, renamed); });
+  }
+  biasAdd = add;
+  biasValue = c;
+}
+
+FailureOr<SmallVector<LinearLayer>> mlir::norm::matchLinearReaders(Value value,
+                                                                 std::string &reason) {
+  SmallVector<LinearLayer> layers;
+  if (value.use_empty()) {
+    reason = "the value has no readers";
+    return failure();
+  }
+  for (OpOperand &use : value.getUses()) {
+    Operation *user = use.getOwner();
+    if (isa<func::ReturnOp>(user)) {
+      reason = "the value is a graph output";
+      return failure();
+    }
+    FailureOr<LinearLayer> layer =
+        LinearLayer::match(user, use.getOperandNumber(), reason);
+    if (failed(layer))
+      return failure();
+    layers.push_back(*layer);
+  }
+  return layers;
+}
+
+FailureOr<std::vector<double>> mlir::norm::readLastDimVector(Value weight, int64_t k,
+                                                            std::string &reason) {
+  auto type = dyn_cast<RankedTensorType>(weight.getType());
+  std::optional<std::vector<double>> values = getConstantAsDoubles(weight);
+  if (!type || !type.hasStaticShape() || !values) {
+    reason = "its weight is not a constant";
+    return failure();
+  }
+  ArrayRef<int64_t> shape = type.getShape();
+  for (size_t i = 0; i + 1 < shape.size(); ++i)
+    if (shape[i] != 1) {
+      reason = "its weight varies along a normalized dim other than the last";
+      return failure();
+    }
+  if (values->size() == 1)
+    return std::vector<double>(k, values->front());
+  if (int64_t(values->size()) != k) {
+    reason = llvm::formatv("its weight has {0} values for a hidden size of {1}",
+                           values->size(), k)
+                 .str();
+    return failure();
+  }
+  return *values;
+}
+
+LogicalResult mlir::norm::checkAffineFold(ArrayRef<LinearLayer> readers,
+                                          const ChannelAffine &map, std::string &reason) {
+  for (const LinearLayer &layer : readers)
+    if (layer.getInputSize() != int64_t(map.gain.size())) {
+      reason = llvm::formatv("{0} has a weight of {1} rows for a hidden size of {2}",
+                             describe(layer.getOp()), layer.getInputSize(),
+                             map.gain.size())
+                   .str();
+      return failure();
+    }
+  return success();
+}
+
+bool mlir::norm::checkRounding(Type elementType, ArrayRef<double> exact,
+                               PrecisionLoss &loss) {
+  auto floatType = dyn_cast<FloatType>(elementType);
+  if (!floatType || floatType.isF64())
+    return false;
+  const llvm::fltSemantics &semantics = floatType.getFloatSemantics();
+  // Unit roundoff 2^-p of a p-bit significand: a normal value never rounds
+  // with a larger relative error.
+  double unitRoundoff =
+      std::ldexp(1.0, -int(llvm::APFloat::semanticsPrecision(semantics)));
+  for (double v : exact) {
+    llvm::APFloat f(v);
+    bool lostInfo;
+    f.convert(semantics, llvm::APFloat::rmNearestTiesToEven, &lostInfo);
+    if (f.isInfinity() && std::isfinite(v)) {
+      ++loss.overflowed;
+      continue;
+    }
+    if (v == 0)
+      continue;
+    double rel = std::fabs(f.convertToDouble() - v) / std::fabs(v);
+    loss.maxRelativeError = std::max(loss.maxRelativeError, rel);
+    if (rel > unitRoundoff)
+      ++loss.imprecise;
+  }
+  return loss.overflowed || loss.imprecise;
+}
+
+SmallVector<PrecisionLoss> mlir::norm::foldAffineIntoReaders(
+    RewriterBase &rewriter, MutableArrayRef<LinearLayer> readers, const ChannelAffine &map) {
+  SmallVector<PrecisionLoss> losses;
+  bool hasShift = llvm::any_of(map.shift, [](double v) { return v != 0.0; });
+  for (LinearLayer &layer : readers) {
+    int64_t k = layer.getInputSize(), n = layer.getOutputSize();
+    std::vector<double> w = layer.readWeight();
+    std::vector<double> bias;
+    if (hasShift) {
+      // c' = c + shift W, from the unscaled W.
+      bias = layer.readBias();
+      for (int64_t r = 0; r < k; ++r)
+        if (double s = map.shift[r])
+          for (int64_t c = 0; c < n; ++c)
+            bias[c] += s * w[r * n + c];
+    }
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t c = 0; c < n; ++c)
+        w[r * n + c] *= map.gain[r];
+
+    Type elementType = layer.getWeightElementType();
+    PrecisionLoss weightLoss{layer.getOp(), "weight"};
+    if (checkRounding(elementType, w, weightLoss))
+      losses.push_back(weightLoss);
+    layer.replaceWeight(rewriter, w, "_folded");
+    if (hasShift) {
+      PrecisionLoss biasLoss{layer.getOp(), "bias"};
+      if (checkRounding(cast<ShapedType>(layer.getProduct().getType()).getElementType(),
+                        bias, biasLoss))
+        losses.push_back(biasLoss);
+      layer.replaceBias(rewriter, bias, "_folded");
+    }
+  }
+  return losses;
+}
+
+void mlir::norm::eraseIfUnused(RewriterBase &rewriter, Value value) {
+  while (value && value.use_empty()) {
+    Operation *def = value.getDefiningOp();
+    if (!def || !isa<InitializerOp, ConstantOp, IdentityOp, TransposeOp, NoneOp>(def))
+      return;
+    Value input = def->getNumOperands() ? def->getOperand(0) : Value();
+    rewriter.eraseOp(def);
+    value = input;
+  }
+}

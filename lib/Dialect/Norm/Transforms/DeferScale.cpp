@@ -1,0 +1,175 @@
+//===- DeferScale.cpp - FlashNorm deferred normalization ------------------===//
+//
+// A weightless RMSNorm read only by linear layers becomes those layers on the
+// raw input followed by `norm.rms_scale` (one per-row factor each), so that
+// the matmul and the reduction can run in parallel and the factor can sit in
+// the matmul epilogue.
+//
+//===----------------------------------------------------------------------===//
+
+#include "norm-opt/Dialect/Norm/Transforms/Passes.h"
+
+#include "norm-opt/Dialect/Norm/IR/NormOps.h"
+#include "norm-opt/Dialect/Norm/Transforms/AffineFold.h"
+#include "norm-opt/Dialect/Norm/Transforms/Report.h"
+#include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
+#include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace mlir::norm {
+#define GEN_PASS_DEF_NORMDEFERSCALE
+#include "norm-opt/Dialect/Norm/Transforms/Passes.h.inc"
+} // namespace mlir::norm
+
+using namespace mlir;
+using namespace mlir::norm;
+
+constexpr llvm::StringLiteral kPassName = "norm-defer-scale";
+
+namespace {
+
+/// Where one reader's factor goes.
+struct Placement {
+  /// The value to scale (a product before its bias), or null when the
+  /// factor cancels in a following RMSNorm.
+  Value target;
+  /// The layer whose product is scaled: the reader, or the down projection
+  /// of the SwiGLU rule.
+  Operation *layer;
+  bool pastDownProjection = false;
+};
+
+/// The SwiGLU rule: a product read only by an elementwise Mul (both operands
+/// and the result of one type) whose result is read only by a linear layer
+/// takes its factor after that layer.
+std::optional<LinearLayer> matchDownProjection(const LinearLayer &reader) {
+  if (reader.hasBias())
+    return std::nullopt;
+  Value product = reader.getProduct();
+  if (!product.hasOneUse())
+    return std::nullopt;
+  auto mul = dyn_cast<onnxir::MulOp>(*product.getUsers().begin());
+  if (!mul || mul.getLhs().getType() != mul.getRhs().getType() ||
+      mul.getType() != product.getType() || !mul.getResult().hasOneUse())
+    return std::nullopt;
+  OpOperand &use = *mul.getResult().getUses().begin();
+  std::string reason;
+  FailureOr<LinearLayer> down =
+      LinearLayer::match(use.getOwner(), use.getOperandNumber(), reason);
+  // A Gemm adds its bias inside the op, so the factor cannot go before it.
+  if (failed(down) || (isa<onnxir::GemmOp>(down->getOp()) && down->hasBias()))
+    return std::nullopt;
+  return *down;
+}
+
+/// Whether a bias-free product is read only by an RMSNorm over its last dim,
+/// which removes any per-row factor (up to its epsilon).
+bool feedsRMSNorm(const LinearLayer &reader) {
+  if (reader.hasBias())
+    return false;
+  Value product = reader.getProduct();
+  if (!product.hasOneUse())
+    return false;
+  auto next = dyn_cast<RMSNormOp>(*product.getUsers().begin());
+  auto type = dyn_cast<RankedTensorType>(product.getType());
+  return next && type && next.getNormalizedAxis() == type.getRank() - 1;
+}
+
+/// Rewrites one norm, or records why not.
+void deferNorm(RewriterBase &rewriter, RMSNormOp op, bool cancel) {
+  auto refuse = [&](const Twine &reason) {
+    recordNormRefusal(op, kPassName, reason.str());
+  };
+  if (op.getScale())
+    return refuse("it has a scale (run --norm-fold-weights first)");
+  std::string reason;
+  FailureOr<SmallVector<LinearLayer>> readers =
+      matchLinearReaders(op.getResult(), reason);
+  if (failed(readers))
+    return refuse("cannot defer past its readers: " + reason);
+  for (const LinearLayer &reader : *readers)
+    if (isa<onnxir::GemmOp>(reader.getOp()) && reader.hasBias())
+      return refuse("a Gemm reader adds a bias, which must come after the scale");
+  if (op.getInput().getType() != op.getResult().getType())
+    return refuse("its input and output types differ");
+  // A product without a known type is retyped below; it must not be a graph
+  // output, whose type the signature fixes.
+  for (const LinearLayer &reader : *readers) {
+    Value product = reader.getProduct();
+    if (!isa<TensorType>(product.getType()) &&
+        llvm::any_of(product.getUsers(),
+                     [](Operation *user) { return isa<func::ReturnOp>(user); }))
+      return refuse("a reader's product has no tensor type and is a graph output");
+  }
+
+  SmallVector<Placement> placements;
+  unsigned deferredPast = 0, cancelled = 0;
+  for (const LinearLayer &reader : *readers) {
+    if (cancel && feedsRMSNorm(reader)) {
+      placements.push_back({Value(), reader.getOp()});
+      ++cancelled;
+    } else if (std::optional<LinearLayer> down = matchDownProjection(reader)) {
+      placements.push_back({down->getProduct(), down->getOp(), true});
+      ++deferredPast;
+    } else {
+      placements.push_back({reader.getProduct(), reader.getOp()});
+    }
+  }
+
+  Value x = op.getInput();
+  for (const LinearLayer &reader : *readers)
+    rewriter.modifyOpInPlace(reader.getOp(),
+                             [&] { reader.getOp()->setOperand(0, x); });
+  for (const Placement &place : placements) {
+    if (!place.target)
+      continue;
+    // A product ONNX shape inference left untyped (downstream of an op it
+    // does not know) is a tensor of the input's element type.
+    Value target = place.target;
+    if (!isa<TensorType>(target.getType()))
+      rewriter.modifyOpInPlace(place.layer, [&] {
+        target.setType(UnrankedTensorType::get(
+            cast<TensorType>(x.getType()).getElementType()));
+      });
+    rewriter.setInsertionPointAfter(place.layer);
+    auto scale = RMSScaleOp::create(
+        rewriter, onnxir::derivedNodeLoc(place.layer->getLoc(), "rms_scale"),
+        place.target.getType(), place.target, x, op.getAxisAttr(),
+        op.getEpsilonAttr());
+    rewriter.replaceAllUsesExcept(place.target, scale.getResult(), scale);
+    // The ONNX name of the product now names the scaled value.
+    if (auto names = place.layer->getAttrOfType<ArrayAttr>(onnxir::kOutputNamesAttr)) {
+      scale->setAttr(onnxir::kOutputNamesAttr, names);
+      MLIRContext *ctx = op.getContext();
+      rewriter.modifyOpInPlace(place.layer, [&] {
+        place.layer->setAttr(
+            onnxir::kOutputNamesAttr,
+            ArrayAttr::get(ctx, {StringAttr::get(
+                                    ctx, cast<StringAttr>(names[0]).str() + "_unscaled")}));
+      });
+    }
+  }
+  recordNormAction(op, kPassName, "deferred",
+                   llvm::formatv("1/RMS applied after {0} linear layer(s), {1} of "
+                                 "them past the down projection, {2} cancelled by "
+                                 "a following RMSNorm",
+                                 readers->size(), deferredPast, cancelled)
+                       .str());
+  rewriter.eraseOp(op);
+}
+
+struct NormDeferScalePass : norm::impl::NormDeferScaleBase<NormDeferScalePass> {
+  using NormDeferScaleBase::NormDeferScaleBase;
+  void runOnOperation() override {
+    SmallVector<RMSNormOp> norms;
+    getOperation()->walk([&](RMSNormOp op) { norms.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (RMSNormOp op : norms)
+      deferNorm(rewriter, op, cancelBeforeRMSNorm);
+  }
+};
+
+} // namespace

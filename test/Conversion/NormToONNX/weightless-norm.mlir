@@ -1,0 +1,31 @@
+// RUN: norm-opt %s --convert-norm-to-onnx -split-input-file | FileCheck %s
+
+// A norm made weightless by folding, whose input type ONNX shape inference
+// left unranked: the all-ones scale RMSNormalization needs takes its size
+// from the MatMul that reads the norm.
+// CHECK-LABEL: func.func @weightless_unranked_rms
+// CHECK: %[[ONES:.*]] = onnx.Constant {value = dense<1.000000e+00> : tensor<2xf32>}
+// CHECK: onnx.node "RMSNormalization"(%arg0, %[[ONES]]) {axis = -1 : i64
+module attributes {onnx.opset_import = {ai.onnx = 23 : i64}} {
+func.func @weightless_unranked_rms(%x: tensor<*xf32>) -> tensor<*xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  %y = norm.rms_norm %x : tensor<*xf32> -> tensor<*xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<*xf32>, tensor<2x1xf32>) -> tensor<*xf32>
+  return %m : tensor<*xf32>
+}
+}
+
+// -----
+
+// Same for LayerNormalization read by a Gemm with transB = 1 ([N, K] weight).
+// CHECK-LABEL: func.func @weightless_unranked_layer_norm
+// CHECK: %[[ONES:.*]] = onnx.Constant {value = dense<1.000000e+00> : tensor<3xf32>}
+// CHECK: onnx.node "LayerNormalization"(%arg0, %[[ONES]])
+module attributes {onnx.opset_import = {ai.onnx = 17 : i64}} {
+func.func @weightless_unranked_layer_norm(%x: tensor<*xf32>) -> tensor<*xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<5x3xf32> : tensor<5x3xf32>
+  %y = norm.layer_norm %x : tensor<*xf32> -> tensor<*xf32>
+  %m = onnx.Gemm(%y, %w) {transB = 1 : i64} : (tensor<*xf32>, tensor<5x3xf32>) -> tensor<*xf32>
+  return %m : tensor<*xf32>
+}
+}

@@ -1,0 +1,119 @@
+// RUN: norm-opt %s --norm-defer-scale -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: norm-opt %s --norm-defer-scale=cancel-before-rms-norm -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=CANCEL
+
+// Weightless RMSNorm -> bias-free MatMul and MatMul + bias: both read the raw
+// input; the factor comes right after each product, before the bias.
+// CHECK-LABEL: func.func @two_readers
+// CHECK-NOT: norm.rms_norm
+// CHECK: %[[M:.*]] = onnx.MatMul(%arg0, %{{.*}})
+// CHECK: %[[S:.*]] = norm.rms_scale %[[M]] by %arg0 {epsilon = 9.99999997E-7 : f32} : tensor<2x8x3xf32>, tensor<2x8x4xf32> -> tensor<2x8x3xf32>
+// CHECK: %[[M2:.*]] = onnx.MatMul(%arg0, %{{.*}})
+// CHECK: %[[S2:.*]] = norm.rms_scale %[[M2]] by %arg0
+// CHECK: %[[A:.*]] = onnx.Add(%[[S2]], %{{.*}})
+// CHECK: return %[[S]], %[[A]]
+func.func @two_readers(%x: tensor<2x8x4xf32>) -> (tensor<2x8x3xf32>, tensor<2x8x3xf32>) {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x3xf32> : tensor<4x3xf32>
+  %c = onnx.initializer "c" = dense<1.0> : tensor<3xf32> : tensor<3xf32>
+  %y = norm.rms_norm %x {epsilon = 1.0e-06 : f32} : tensor<2x8x4xf32> -> tensor<2x8x4xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<2x8x4xf32>, tensor<4x3xf32>) -> tensor<2x8x3xf32>
+  %m2 = onnx.MatMul(%y, %w) : (tensor<2x8x4xf32>, tensor<4x3xf32>) -> tensor<2x8x3xf32>
+  %a = onnx.Add(%m2, %c) : (tensor<2x8x3xf32>, tensor<3xf32>) -> tensor<2x8x3xf32>
+  return %m, %a : tensor<2x8x3xf32>, tensor<2x8x3xf32>
+}
+
+// -----
+
+// SwiGLU: the gate's factor stays before the activation; the up branch's
+// factor moves past the down projection (before its bias Add).
+// CHECK-LABEL: func.func @swiglu
+// CHECK: %[[G:.*]] = onnx.MatMul(%arg0, %{{.*}})
+// CHECK: %[[GS:.*]] = norm.rms_scale %[[G]] by %arg0
+// CHECK: %[[U:.*]] = onnx.MatMul(%arg0, %{{.*}})
+// CHECK: onnx.node "Sigmoid"(%[[GS]])
+// CHECK: %[[H:.*]] = onnx.Mul(%{{.*}}, %[[U]])
+// CHECK: %[[D:.*]] = onnx.MatMul(%[[H]], %{{.*}})
+// CHECK: %[[DS:.*]] = norm.rms_scale %[[D]] by %arg0
+// CHECK: onnx.Add(%[[DS]], %{{.*}})
+func.func @swiglu(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %wg = onnx.initializer "wg" = dense<1.0> : tensor<4x6xf32> : tensor<4x6xf32>
+  %wu = onnx.initializer "wu" = dense<2.0> : tensor<4x6xf32> : tensor<4x6xf32>
+  %wd = onnx.initializer "wd" = dense<3.0> : tensor<6x4xf32> : tensor<6x4xf32>
+  %bd = onnx.initializer "bd" = dense<3.0> : tensor<4xf32> : tensor<4xf32>
+  %y = norm.rms_norm %x : tensor<8x4xf32> -> tensor<8x4xf32>
+  %g = onnx.MatMul(%y, %wg) : (tensor<8x4xf32>, tensor<4x6xf32>) -> tensor<8x6xf32>
+  %u = onnx.MatMul(%y, %wu) : (tensor<8x4xf32>, tensor<4x6xf32>) -> tensor<8x6xf32>
+  %s = onnx.node "Sigmoid"(%g) : (tensor<8x6xf32>) -> tensor<8x6xf32>
+  %silu = onnx.Mul(%g, %s) : (tensor<8x6xf32>, tensor<8x6xf32>) -> tensor<8x6xf32>
+  %h = onnx.Mul(%silu, %u) : (tensor<8x6xf32>, tensor<8x6xf32>) -> tensor<8x6xf32>
+  %d = onnx.MatMul(%h, %wd) : (tensor<8x6xf32>, tensor<6x4xf32>) -> tensor<8x4xf32>
+  %o = onnx.Add(%d, %bd) : (tensor<8x4xf32>, tensor<4xf32>) -> tensor<8x4xf32>
+  return %o : tensor<8x4xf32>
+}
+
+// -----
+
+// RMSNorm -> bias-free linear -> RMSNorm: by default the factor is deferred
+// like any other; with cancel-before-rms-norm it is dropped.
+// CHECK-LABEL: func.func @cancellation
+// CHECK: %[[M:.*]] = onnx.MatMul(%arg0, %{{.*}})
+// CHECK: %[[S:.*]] = norm.rms_scale %[[M]] by %arg0
+// CHECK: norm.rms_norm %[[S]]
+// CANCEL-LABEL: func.func @cancellation
+// CANCEL: %[[M:.*]] = onnx.MatMul(%arg0, %{{.*}})
+// CANCEL-NOT: norm.rms_scale
+// CANCEL: norm.rms_norm %[[M]]
+func.func @cancellation(%x: tensor<8x4xf32>) -> tensor<8x3xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x3xf32> : tensor<4x3xf32>
+  %y = norm.rms_norm %x : tensor<8x4xf32> -> tensor<8x4xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<8x4xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
+  %z = norm.rms_norm %m : tensor<8x3xf32> -> tensor<8x3xf32>
+  // expected-remark @-1 {{norm-defer-scale: left unchanged: cannot defer past its readers: the value is a graph output}}
+  return %z : tensor<8x3xf32>
+}
+
+// -----
+
+// A Gemm without a bias is a linear reader like a MatMul.
+// CHECK-LABEL: func.func @gemm_reader
+// CHECK: %[[G:.*]] = onnx.Gemm(%arg0, %{{.*}}) {transB = 1 : i64}
+// CHECK: norm.rms_scale %[[G]] by %arg0
+func.func @gemm_reader(%x: tensor<8x4xf32>) -> tensor<8x3xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<3x4xf32> : tensor<3x4xf32>
+  %y = norm.rms_norm %x : tensor<8x4xf32> -> tensor<8x4xf32>
+  %m = onnx.Gemm(%y, %w) {transB = 1 : i64} : (tensor<8x4xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
+  return %m : tensor<8x3xf32>
+}
+
+// -----
+
+// Refusal: the norm still has a scale.
+func.func @refuse_scale(%x: tensor<8x4xf32>) -> tensor<8x3xf32> {
+  %g = onnx.initializer "g" = dense<2.0> : tensor<4xf32> : tensor<4xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x3xf32> : tensor<4x3xf32>
+  // expected-remark @+1 {{norm-defer-scale: left unchanged: it has a scale (run --norm-fold-weights first)}}
+  %y = norm.rms_norm %x scale(%g : tensor<4xf32>) : tensor<8x4xf32> -> tensor<8x4xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<8x4xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
+  return %m : tensor<8x3xf32>
+}
+
+// -----
+
+// Refusal: a Gemm reader adds its bias inside the op.
+func.func @refuse_gemm_bias(%x: tensor<8x4xf32>) -> tensor<8x3xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x3xf32> : tensor<4x3xf32>
+  %c = onnx.initializer "c" = dense<1.0> : tensor<3xf32> : tensor<3xf32>
+  // expected-remark @+1 {{a Gemm reader adds a bias, which must come after the scale}}
+  %y = norm.rms_norm %x : tensor<8x4xf32> -> tensor<8x4xf32>
+  %m = onnx.Gemm(%y, %w, %c) : (tensor<8x4xf32>, tensor<4x3xf32>, tensor<3xf32>) -> tensor<8x3xf32>
+  return %m : tensor<8x3xf32>
+}
+
+// -----
+
+// Refusal: a reader is not a linear layer.
+func.func @refuse_nonlinear(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  // expected-remark @+1 {{cannot defer past its readers: 'act' (Relu) is not a linear layer}}
+  %y = norm.rms_norm %x : tensor<8x4xf32> -> tensor<8x4xf32>
+  %r = onnx.node "Relu"(%y) : (tensor<8x4xf32>) -> tensor<8x4xf32> loc("act")
+  return %r : tensor<8x4xf32>
+}

@@ -1,0 +1,354 @@
+// RUN: norm-opt %s --norm-fold-weights -split-input-file -verify-diagnostics | FileCheck %s
+
+// LayerNorm read by a MatMul + bias Add and by a bias-free MatMul: gamma
+// scales the rows of both weights, beta W joins the existing bias and gives
+// the other MatMul a new one. The old weights are erased.
+// CHECK-LABEL: func.func @layer_norm_two_readers
+// CHECK-DAG: %[[B2:.*]] = onnx.initializer "mm2/bias_folded" = dense<-5.000000e-01> : tensor<2xf32>
+// CHECK-DAG: %[[W2:.*]] = onnx.initializer "w2_folded" = dense<{{\[\[}}1.000000e+00, 1.000000e+00], [2.000000e+00, 2.000000e+00], [3.000000e+00, 3.000000e+00], [4.000000e+00, 4.000000e+00]]>
+// CHECK-DAG: %[[C:.*]] = onnx.initializer "c_folded" = dense<[5.000000e-01, 1.500000e+00, 2.500000e+00]>
+// CHECK-DAG: %[[W:.*]] = onnx.initializer "w_folded" = dense<{{\[\[}}1.000000e+00, 1.000000e+00, 1.000000e+00], [2.000000e+00, 2.000000e+00, 2.000000e+00], [3.000000e+00, 3.000000e+00, 3.000000e+00], [4.000000e+00, 4.000000e+00, 4.000000e+00]]>
+// CHECK: %[[N:.*]] = norm.layer_norm %arg0 :
+// CHECK: %[[M:.*]] = onnx.MatMul(%[[N]], %[[W]])
+// CHECK: %[[A:.*]] = onnx.Add(%[[M]], %[[C]])
+// CHECK: %[[M2:.*]] = onnx.MatMul(%[[N]], %[[W2]])
+// CHECK: %[[A2:.*]] = onnx.Add(%[[M2]], %[[B2]])
+// CHECK: return %[[A]], %[[A2]]
+// CHECK-NOT: onnx.initializer "g"
+func.func @layer_norm_two_readers(%x: tensor<2x4xf32>) -> (tensor<2x3xf32>, tensor<2x2xf32>) {
+  %g = onnx.initializer "g" = dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32> : tensor<4xf32>
+  %b = onnx.initializer "b" = dense<[0.5, 0.0, 0.0, -1.0]> : tensor<4xf32> : tensor<4xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x3xf32> : tensor<4x3xf32>
+  %c = onnx.initializer "c" = dense<[1.0, 2.0, 3.0]> : tensor<3xf32> : tensor<3xf32>
+  %w2 = onnx.initializer "w2" = dense<1.0> : tensor<4x2xf32> : tensor<4x2xf32>
+  %y = norm.layer_norm %x scale(%g : tensor<4xf32>) bias(%b : tensor<4xf32>) {epsilon = 1.0e-05 : f32} : tensor<2x4xf32> -> tensor<2x4xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+  %a = onnx.Add(%m, %c) : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %m2 = onnx.MatMul(%y, %w2) : (tensor<2x4xf32>, tensor<4x2xf32>) -> tensor<2x2xf32> loc("mm2")
+  return %a, %m2 : tensor<2x3xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+// Gemma (1 + w) gain into a Gemm with transB = 1: the gain is 1 + w, the
+// weight keeps its [N, K] layout, and the norm loses unit_offset.
+// CHECK-LABEL: func.func @gemma_gain_gemm_transb
+// CHECK: %[[W:.*]] = onnx.initializer "wt_folded" = dense<{{\[\[}}1.000000e+00, 3.000000e+00], [2.000000e+00, 6.000000e+00]]> : tensor<2x2xf32>
+// CHECK: %[[N:.*]] = norm.rms_norm %arg0 {epsilon = 9.99999997E-7 : f32} :
+// CHECK: onnx.Gemm(%[[N]], %[[W]]) {transB = 1 : i64}
+func.func @gemma_gain_gemm_transb(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %g = onnx.initializer "g" = dense<[0.0, 2.0]> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "wt" = dense<[[1.0, 1.0], [2.0, 2.0]]> : tensor<2x2xf32> : tensor<2x2xf32>
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) {epsilon = 1.0e-06 : f32, unit_offset} : tensor<3x2xf32> -> tensor<3x2xf32>
+  %r = onnx.Gemm(%y, %w) {transB = 1 : i64} : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+  return %r : tensor<3x2xf32>
+}
+
+// -----
+
+// Gemm with transB = 0, alpha and beta, and a bias C: C becomes
+// alpha * (beta / alpha * C + beta_ln W) with beta = 1.
+// CHECK-LABEL: func.func @gemm_alpha_beta_bias
+// CHECK-DAG: %[[C:.*]] = onnx.initializer "c_folded" = dense<[1.050000e+01, 5.000000e-01]>
+// CHECK-DAG: %[[W:.*]] = onnx.initializer "w_folded" = dense<{{\[\[}}2.000000e+00, 0.000000e+00], [0.000000e+00, 3.000000e+00]]>
+// CHECK: onnx.Gemm(%{{.*}}, %[[W]], %[[C]]) {alpha = 2.000000e+00 : f32}
+func.func @gemm_alpha_beta_bias(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %g = onnx.initializer "g" = dense<[2.0, 3.0]> : tensor<2xf32> : tensor<2xf32>
+  %b = onnx.initializer "b" = dense<[5.0, 0.0]> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" = dense<[[1.0, 0.0], [0.0, 1.0]]> : tensor<2x2xf32> : tensor<2x2xf32>
+  %c = onnx.initializer "c" = dense<[1.0, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  %y = norm.layer_norm %x scale(%g : tensor<2xf32>) bias(%b : tensor<2xf32>) : tensor<3x2xf32> -> tensor<3x2xf32>
+  %r = onnx.Gemm(%y, %w, %c) {alpha = 2.0 : f32, beta = 0.5 : f32} : (tensor<3x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+  return %r : tensor<3x2xf32>
+}
+
+// -----
+
+// The final norm before a tied LM head: the embedding table is read by
+// Gather and, through a Transpose, by the head. The head gets its own folded
+// [K, N] copy; the table and the Gather are untouched; the Transpose goes.
+// CHECK-LABEL: func.func @tied_lm_head
+// CHECK-DAG: %[[HEAD:.*]] = onnx.initializer "wte_folded" = dense<{{\[\[}}1.000000e+00, 3.000000e+00, 5.000000e+00], [4.000000e+00, 8.000000e+00, 1.200000e+01]]> : tensor<2x3xf32>
+// CHECK-DAG: %[[WTE:.*]] = onnx.initializer "wte" = dense<{{\[\[}}1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]]>
+// CHECK: onnx.Gather(%[[WTE]], %arg0)
+// CHECK-NOT: onnx.Transpose
+// CHECK: onnx.MatMul(%{{.*}}, %[[HEAD]])
+func.func @tied_lm_head(%ids: tensor<4xi64>) -> tensor<4x3xf32> {
+  %wte = onnx.initializer "wte" = dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32> : tensor<3x2xf32>
+  %g = onnx.initializer "g" = dense<[1.0, 2.0]> : tensor<2xf32> : tensor<2xf32>
+  %e = onnx.Gather(%wte, %ids) : (tensor<3x2xf32>, tensor<4xi64>) -> tensor<4x2xf32>
+  %y = norm.rms_norm %e scale(%g : tensor<2xf32>) : tensor<4x2xf32> -> tensor<4x2xf32>
+  %t = onnx.Transpose(%wte) {perm = array<i64: 1, 0>} : (tensor<3x2xf32>) -> tensor<2x3xf32>
+  %logits = onnx.MatMul(%y, %t) : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  return %logits : tensor<4x3xf32>
+}
+
+// -----
+
+// SwiGLU gate and up projections share the norm; both take gamma. A fused
+// QKV projection is one reader like any other.
+// CHECK-LABEL: func.func @glu_gate_and_up
+// CHECK-DAG: onnx.initializer "up_folded" = dense<{{\[\[}}2.000000e+00], [5.000000e-01]]>
+// CHECK-DAG: onnx.initializer "gate_folded" = dense<{{\[\[}}-2.000000e+00], [5.000000e-01]]>
+// CHECK: norm.rms_norm %arg0 :
+func.func @glu_gate_and_up(%x: tensor<3x2xf32>) -> tensor<3x1xf32> {
+  %g = onnx.initializer "g" = dense<[2.0, 0.5]> : tensor<2xf32> : tensor<2xf32>
+  %wg = onnx.initializer "gate" = dense<[[-1.0], [1.0]]> : tensor<2x1xf32> : tensor<2x1xf32>
+  %wu = onnx.initializer "up" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<3x2xf32> -> tensor<3x2xf32>
+  %gate = onnx.MatMul(%y, %wg) : (tensor<3x2xf32>, tensor<2x1xf32>) -> tensor<3x1xf32>
+  %up = onnx.MatMul(%y, %wu) : (tensor<3x2xf32>, tensor<2x1xf32>) -> tensor<3x1xf32>
+  %s = onnx.node "Sigmoid"(%gate) : (tensor<3x1xf32>) -> tensor<3x1xf32>
+  %silu = onnx.Mul(%gate, %s) : (tensor<3x1xf32>, tensor<3x1xf32>) -> tensor<3x1xf32>
+  %h = onnx.Mul(%silu, %up) : (tensor<3x1xf32>, tensor<3x1xf32>) -> tensor<3x1xf32>
+  return %h : tensor<3x1xf32>
+}
+
+// -----
+
+// Skip form: only the normalized output is folded; the residual sum stays a
+// graph output.
+// CHECK-LABEL: func.func @skip_layer_norm
+// CHECK: %[[W:.*]] = onnx.initializer "w_folded" = dense<3.000000e+00> : tensor<2x1xf32>
+// CHECK: %[[N:.*]], %[[S:.*]] = norm.skip_layer_norm %arg0, %arg1 :
+// CHECK: onnx.MatMul(%[[N]], %[[W]])
+func.func @skip_layer_norm(%x: tensor<3x2xf32>, %r: tensor<3x2xf32>) -> (tensor<3x1xf32>, tensor<3x2xf32>) {
+  %g = onnx.initializer "g" = dense<3.0> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  %y, %sum = norm.skip_layer_norm %x, %r scale(%g : tensor<2xf32>) {epsilon = 1.0e-05 : f32} : tensor<3x2xf32>, tensor<3x2xf32> -> tensor<3x2xf32>, tensor<3x2xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<3x2xf32>, tensor<2x1xf32>) -> tensor<3x1xf32>
+  return %m, %sum : tensor<3x1xf32>, tensor<3x2xf32>
+}
+
+// -----
+
+// A weightless norm has nothing to fold: no change, no remark.
+// CHECK-LABEL: func.func @already_weightless
+// CHECK: onnx.initializer "w" =
+func.func @already_weightless(%x: tensor<3x2xf32>) -> tensor<3x1xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  %y = norm.rms_norm %x : tensor<3x2xf32> -> tensor<3x2xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<3x2xf32>, tensor<2x1xf32>) -> tensor<3x1xf32>
+  return %m : tensor<3x1xf32>
+}
+
+// -----
+
+// fp16: a folded value above 65504 overflows: warn, and fold anyway.
+// CHECK-LABEL: func.func @fp16_overflow
+// CHECK: onnx.initializer "w_folded" = dense<0x7C00>
+func.func @fp16_overflow(%x: tensor<3x2xf16>) -> tensor<3x1xf16> {
+  %g = onnx.initializer "g" = dense<1000.0> : tensor<2xf16> : tensor<2xf16>
+  %w = onnx.initializer "w" = dense<100.0> : tensor<2x1xf16> : tensor<2x1xf16>
+  // expected-warning @+1 {{norm-fold-weights: folded weight of 'head' loses precision in fp16: 2 value(s) overflow, 0 round with relative error above the unit roundoff}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf16>) : tensor<3x2xf16> -> tensor<3x2xf16>
+  %m = onnx.MatMul(%y, %w) : (tensor<3x2xf16>, tensor<2x1xf16>) -> tensor<3x1xf16> loc("head")
+  return %m : tensor<3x1xf16>
+}
+
+// -----
+
+// fp16: a folded value in the subnormal range loses relative precision.
+func.func @fp16_subnormal(%x: tensor<3x2xf16>) -> tensor<3x1xf16> {
+  %g = onnx.initializer "g" = dense<[1.0e-3, 1.0]> : tensor<2xf16> : tensor<2xf16>
+  %w = onnx.initializer "w" = dense<[[3.0e-3], [1.0]]> : tensor<2x1xf16> : tensor<2x1xf16>
+  // expected-warning @+1 {{folded weight of 'proj' loses precision in fp16: 0 value(s) overflow, 1 round with relative error above the unit roundoff}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf16>) : tensor<3x2xf16> -> tensor<3x2xf16>
+  %m = onnx.MatMul(%y, %w) : (tensor<3x2xf16>, tensor<2x1xf16>) -> tensor<3x1xf16> loc("proj")
+  return %m : tensor<3x1xf16>
+}
+
+// -----
+
+// Refusal: the normalized value is a graph output.
+func.func @refuse_graph_output(%x: tensor<3x2xf32>) -> (tensor<3x2xf32>, tensor<3x1xf32>) {
+  %g = onnx.initializer "g" = dense<2.0> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  // expected-remark @+1 {{norm-fold-weights: left unchanged: cannot fold into its readers: the value is a graph output}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<3x2xf32> -> tensor<3x2xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<3x2xf32>, tensor<2x1xf32>) -> tensor<3x1xf32>
+  return %y, %m : tensor<3x2xf32>, tensor<3x1xf32>
+}
+
+// -----
+
+// Refusal: one reader is not a linear layer (a residual Add of the
+// normalized value).
+// CHECK-LABEL: func.func @refuse_nonlinear_reader
+// CHECK: onnx.initializer "w" =
+// CHECK: norm.rms_norm %arg0 scale
+func.func @refuse_nonlinear_reader(%x: tensor<3x2xf32>) -> (tensor<3x2xf32>, tensor<3x1xf32>) {
+  %g = onnx.initializer "g" = dense<2.0> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  // expected-remark @+1 {{cannot fold into its readers: 'res' (onnx.Add) is not a linear layer}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<3x2xf32> -> tensor<3x2xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<3x2xf32>, tensor<2x1xf32>) -> tensor<3x1xf32>
+  %a = onnx.Add(%x, %y) : (tensor<3x2xf32>, tensor<3x2xf32>) -> tensor<3x2xf32> loc("res")
+  return %a, %m : tensor<3x2xf32>, tensor<3x1xf32>
+}
+
+// -----
+
+// Refusal: an activation reads the normalized value.
+func.func @refuse_activation(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %g = onnx.initializer "g" = dense<2.0> : tensor<2xf32> : tensor<2xf32>
+  // expected-remark @+1 {{cannot fold into its readers: 'act' (Relu) is not a linear layer}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<3x2xf32> -> tensor<3x2xf32>
+  %r = onnx.node "Relu"(%y) : (tensor<3x2xf32>) -> tensor<3x2xf32> loc("act")
+  return %r : tensor<3x2xf32>
+}
+
+// -----
+
+// Refusal: the weight is not a constant (a graph input).
+func.func @refuse_dynamic_weight(%x: tensor<3x2xf32>, %w: tensor<2x1xf32>) -> tensor<3x1xf32> {
+  %g = onnx.initializer "g" = dense<2.0> : tensor<2xf32> : tensor<2xf32>
+  // expected-remark @+1 {{cannot fold into its readers: 'mm' (onnx.MatMul) has a weight that is not a constant}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<3x2xf32> -> tensor<3x2xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<3x2xf32>, tensor<2x1xf32>) -> tensor<3x1xf32> loc("mm")
+  return %m : tensor<3x1xf32>
+}
+
+// -----
+
+// Refusal: the weight is an initializer that is also a graph input, which a
+// user may override at run time.
+func.func @refuse_overridable_weight(%x: tensor<3x2xf32>) -> tensor<3x1xf32> {
+  %g = onnx.initializer "g" = dense<2.0> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" input = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  // expected-remark @+1 {{has a weight that is not a constant}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<3x2xf32> -> tensor<3x2xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<3x2xf32>, tensor<2x1xf32>) -> tensor<3x1xf32>
+  return %m : tensor<3x1xf32>
+}
+
+// -----
+
+// Refusal: the normalized value is the right-hand side of a MatMul.
+func.func @refuse_rhs(%x: tensor<2x2xf32>, %a: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %g = onnx.initializer "g" = dense<2.0> : tensor<2xf32> : tensor<2xf32>
+  // expected-remark @+1 {{cannot fold into its readers: onnx.MatMul reads it as its weight operand}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<2x2xf32> -> tensor<2x2xf32>
+  %m = onnx.MatMul(%a, %y) : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+  return %m : tensor<3x2xf32>
+}
+
+// -----
+
+// Refusal: a Gemm with transA = 1 contracts the rows, not the hidden dim.
+func.func @refuse_gemm_transa(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %g = onnx.initializer "g" = dense<2.0> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x2xf32> : tensor<2x2xf32>
+  // expected-remark @+1 {{onnx.Gemm reads it transposed (transA = 1)}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<2x2xf32> -> tensor<2x2xf32>
+  %m = onnx.Gemm(%y, %w) {transA = 1 : i64} : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %m : tensor<2x2xf32>
+}
+
+// -----
+
+// Refusal: a Gemm bias that differs between rows cannot absorb beta W.
+func.func @refuse_gemm_row_bias(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %g = onnx.initializer "g" = dense<2.0> : tensor<2xf32> : tensor<2xf32>
+  %b = onnx.initializer "b" = dense<1.0> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x2xf32> : tensor<2x2xf32>
+  %c = onnx.initializer "c" = dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32> : tensor<2x2xf32>
+  // expected-remark @+1 {{onnx.Gemm has a bias that differs between rows}}
+  %y = norm.layer_norm %x scale(%g : tensor<2xf32>) bias(%b : tensor<2xf32>) : tensor<2x2xf32> -> tensor<2x2xf32>
+  %m = onnx.Gemm(%y, %w, %c) : (tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %m : tensor<2x2xf32>
+}
+
+// -----
+
+// Refusal: normalizing over the last two dims with a scale that varies along
+// the first of them: a MatMul contracts only the last dim.
+func.func @refuse_scale_over_two_dims(%x: tensor<3x2x2xf32>) -> tensor<3x2x1xf32> {
+  %g = onnx.initializer "g" = dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32> : tensor<2x2xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  // expected-remark @+1 {{scale: its weight varies along a normalized dim other than the last}}
+  %y = norm.layer_norm %x scale(%g : tensor<2x2xf32>) {axis = 1 : i64} : tensor<3x2x2xf32> -> tensor<3x2x2xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<3x2x2xf32>, tensor<2x1xf32>) -> tensor<3x2x1xf32>
+  return %m : tensor<3x2x1xf32>
+}
+
+// -----
+
+// Refusal: the hidden size is not static.
+func.func @refuse_dynamic_hidden(%x: tensor<3x?xf32>, %g: tensor<?xf32>) -> tensor<3x1xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  // expected-remark @+1 {{its hidden size (the last dim) is not static}}
+  %y = norm.rms_norm %x scale(%g : tensor<?xf32>) : tensor<3x?xf32> -> tensor<3x?xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<3x?xf32>, tensor<2x1xf32>) -> tensor<3x1xf32>
+  return %m : tensor<3x1xf32>
+}
+
+// -----
+
+// Refusal: the norm's scale is not a constant.
+func.func @refuse_dynamic_scale(%x: tensor<3x2xf32>, %g: tensor<2xf32>) -> tensor<3x1xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  // expected-remark @+1 {{scale: its weight is not a constant}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<3x2xf32> -> tensor<3x2xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<3x2xf32>, tensor<2x1xf32>) -> tensor<3x1xf32>
+  return %m : tensor<3x1xf32>
+}
+
+// -----
+
+// Refusal: a weight whose rows do not match the hidden size.
+func.func @refuse_size_mismatch(%x: tensor<3x2xf32>) -> tensor<3x1xf32> {
+  %g = onnx.initializer "g" = dense<2.0> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<1x1xf32> : tensor<1x1xf32>
+  // expected-remark @+1 {{onnx.MatMul has a weight of 1 rows for a hidden size of 2}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<3x2xf32> -> tensor<3x2xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<3x2xf32>, tensor<1x1xf32>) -> tensor<3x1xf32>
+  return %m : tensor<3x1xf32>
+}
+
+// -----
+
+// ONNX shape inference leaves the outputs of ops it does not know (opset-23
+// RMSNormalization) untyped: the hidden size then comes from the scale, and
+// the readers' weights are checked against it.
+// CHECK-LABEL: func.func @unranked_hidden_size_from_scale
+// CHECK: %[[W:.*]] = onnx.initializer "w_folded" = dense<{{\[\[}}2.000000e+00], [4.000000e+00]]>
+// CHECK: %[[N:.*]] = norm.rms_norm %arg0 : tensor<*xf32>
+// CHECK: onnx.MatMul(%[[N]], %[[W]]) : (tensor<*xf32>, tensor<2x1xf32>) -> !onnx.opaque<"">
+func.func @unranked_hidden_size_from_scale(%x: tensor<*xf32>) -> tensor<*xf32> {
+  %g = onnx.initializer "g" = dense<[2.0, 4.0]> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<*xf32> -> tensor<*xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<*xf32>, tensor<2x1xf32>) -> !onnx.opaque<"">
+  %r = onnx.Identity(%m) : (!onnx.opaque<"">) -> tensor<*xf32>
+  return %r : tensor<*xf32>
+}
+
+// -----
+
+// Refusal: unknown rank and a norm over more than the last dim.
+func.func @refuse_unranked_axis(%x: tensor<*xf32>) -> tensor<*xf32> {
+  %g = onnx.initializer "g" = dense<[2.0, 4.0]> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  // expected-remark @+1 {{its hidden size (the last dim) is not static}}
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) {axis = -2 : i64} : tensor<*xf32> -> tensor<*xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<*xf32>, tensor<2x1xf32>) -> tensor<*xf32>
+  return %m : tensor<*xf32>
+}
+
+// -----
+
+// A Gemm with transB = 1 reading a Transpose of a constant: op(B) is the
+// constant itself; the new B keeps the [N, K] layout the Gemm reads.
+// CHECK-LABEL: func.func @gemm_transposed_constant
+// CHECK: %[[B:.*]] = onnx.initializer "w0_folded" = dense<{{\[\[}}2.000000e+00, 8.000000e+00], [4.000000e+00, 1.000000e+01], [6.000000e+00, 1.200000e+01]]> : tensor<3x2xf32>
+// CHECK-NOT: onnx.Transpose
+// CHECK: onnx.Gemm(%{{.*}}, %[[B]]) {transB = 1 : i64} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
+func.func @gemm_transposed_constant(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
+  %g = onnx.initializer "g" = dense<2.0> : tensor<2xf32> : tensor<2xf32>
+  %w0 = onnx.initializer "w0" = dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32> : tensor<2x3xf32>
+  %y = norm.rms_norm %x scale(%g : tensor<2xf32>) : tensor<4x2xf32> -> tensor<4x2xf32>
+  %t = onnx.Transpose(%w0) : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  %m = onnx.Gemm(%y, %t) {transB = 1 : i64} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
+  return %m : tensor<4x3xf32>
+}
