@@ -56,6 +56,16 @@ Value offsetGain(PatternRewriter &rewriter, Location loc, Value scale) {
   return AddOp::create(rewriter, derivedNodeLoc(loc, "gain"), type, scale, one);
 }
 
+/// `x^2` spelled `Pow(x, 2)`: the form onnxruntime's LayerNormFusion and
+/// SimplifiedLayerNormFusion match, so the decomposed norm runs as one fused
+/// kernel there (docs/Rationale.md).
+Value square(PatternRewriter &rewriter, Location loc, Value x) {
+  auto type = cast<ShapedType>(x.getType());
+  Value two = createFloatConstant(rewriter, derivedNodeLoc(loc, "two"),
+                                  type.getElementType(), {}, {2.0});
+  return PowOp::create(rewriter, derivedNodeLoc(loc, "Pow"), type, x, two);
+}
+
 /// The statistics type: fp32 unless the input is wider.
 Type statisticsType(Type elementType) {
   if (elementType.isF64())
@@ -142,8 +152,7 @@ struct LayerNormToONNX : OpRewritePattern<norm::LayerNormOp> {
         rewriter, derivedNodeLoc(loc, "ReduceMean"), x, reduceFrom, opset);
     Value centered = SubOp::create(rewriter, derivedNodeLoc(loc, "Sub"),
                                             x.getType(), x, mean);
-    Value squared = MulOp::create(rewriter, derivedNodeLoc(loc, "Square"),
-                                           x.getType(), centered, centered);
+    Value squared = square(rewriter, loc, centered);
     Value normalized =
         normalizeByRootMean(rewriter, loc, centered, squared, reduceFrom,
                             op.getEpsilon().convertToDouble(), opset);
@@ -175,13 +184,14 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
               op, "a weightless RMSNormalization needs a static normalized shape");
         gain = *ones;
       }
-      auto node = NodeOp::create(rewriter, loc, TypeRange{op.getType()},
-                                          ValueRange{op.getInput(), gain},
-                                          "RMSNormalization", "");
+      Location nodeLoc = op.getBias() ? derivedNodeLoc(loc, "RMSNormalization") : loc;
+      auto node = NodeOp::create(rewriter, nodeLoc, TypeRange{op.getType()},
+                                 ValueRange{op.getInput(), gain},
+                                 "RMSNormalization", "");
       node->setAttr("axis", rewriter.getI64IntegerAttr(op.getAxis()));
       node->setAttr("epsilon", op.getEpsilonAttr());
-      takeOutputNames(op, node);
-      rewriter.replaceOp(op, node.getResults());
+      rewriter.replaceOp(op, applyAffine(rewriter, op, node.getResult(0),
+                                         Value(), op.getBias()));
       return success();
     }
     int64_t reduceFrom = axis ? *axis : op.getAxis();
@@ -192,13 +202,12 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
     Type statType = statisticsType(inputType.getElementType());
     Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast"),
                                  op.getInput(), statType);
-    Value squared = MulOp::create(rewriter, derivedNodeLoc(loc, "Square"),
-                                  x.getType(), x, x);
+    Value squared = square(rewriter, loc, x);
     Value normalized = normalizeByRootMean(rewriter, loc, x, squared, reduceFrom,
                                            op.getEpsilon().convertToDouble(), opset);
     normalized = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_1"),
                                     normalized, inputType.getElementType());
-    rewriter.replaceOp(op, applyAffine(rewriter, op, normalized, gain, Value()));
+    rewriter.replaceOp(op, applyAffine(rewriter, op, normalized, gain, op.getBias()));
     return success();
   }
 };

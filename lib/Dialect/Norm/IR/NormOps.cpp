@@ -98,7 +98,8 @@ LogicalResult RMSNormOp::verify() {
     return emitOpError("epsilon must be non-negative");
   if (getUnitOffset() && !getScale())
     return emitOpError("unit_offset requires a scale");
-  return verifyTrailingNorm(*this, getAxis(), {{"scale", getScale()}});
+  return verifyTrailingNorm(*this, getAxis(),
+                            {{"scale", getScale()}, {"bias", getBias()}});
 }
 
 LogicalResult BatchNormOp::verify() {

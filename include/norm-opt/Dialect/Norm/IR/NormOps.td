@@ -65,23 +65,27 @@ def Norm_LayerNormOp : Norm_Op<"layer_norm", [AttrSizedOperandSegments]> {
   }];
 }
 
-def Norm_RMSNormOp : Norm_Op<"rms_norm"> {
+def Norm_RMSNormOp : Norm_Op<"rms_norm", [AttrSizedOperandSegments]> {
   let summary = "root-mean-square normalization over the trailing dims from `axis`";
   let description = [{
-    `y = x / sqrt(mean(x^2) + epsilon) * g`, with the mean over the dims
+    `y = x / sqrt(mean(x^2) + epsilon) * g + bias`, with the mean over the dims
     `[axis, rank)`. The gain `g` is `scale`, or `1 + scale` when
     `unit_offset` is set (the Gemma convention); an absent `scale` means
-    `g = 1`. Same semantics as ONNX `RMSNormalization` (opset 23) and
-    onnxruntime's `SimplifiedLayerNormalization`.
+    `g = 1` and an absent `bias` means 0. Without `bias` this is ONNX
+    `RMSNormalization` (opset 23) and onnxruntime's
+    `SimplifiedLayerNormalization`. The `bias` is what a LayerNorm keeps when
+    `norm-pre-ln-to-rms` proves its input zero-mean.
   }];
   let arguments = (ins Norm_FloatTensor:$input,
                        Optional<Norm_FloatTensor>:$scale,
+                       Optional<Norm_FloatTensor>:$bias,
                        DefaultValuedAttr<I64Attr, "-1">:$axis,
                        DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon,
                        UnitAttr:$unit_offset);
   let results = (outs Norm_FloatTensor:$result);
   let assemblyFormat = [{
     $input (`scale` `(` $scale^ `:` type($scale) `)`)?
+           (`bias` `(` $bias^ `:` type($bias) `)`)?
     attr-dict `:` type($input) `->` type($result)
   }];
   let hasVerifier = 1;

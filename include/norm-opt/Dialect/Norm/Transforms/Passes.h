@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "norm-opt/Dialect/Norm/IR/NormOps.h"
+#include "norm-opt/Dialect/ONNX/IR/ONNXDialect.h"
 
 namespace mlir::norm {
 
