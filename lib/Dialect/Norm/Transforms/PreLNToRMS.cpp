@@ -221,8 +221,14 @@ private:
         bool lastOnly = ln.getAxis() == -1 ||
                         (axis && type && *axis == type.getRank() - 1);
         if (!lastOnly)
-          return refuse("LayerNorm " + describe(user) +
-                        " normalizes more than the hidden dim");
+          refuse("LayerNorm " + describe(user) +
+                 " normalizes more than the hidden dim");
+        // In a Pre-LN model a norm output only feeds a branch; added into a
+        // residual, it is the stream itself (Post-LN, e.g. BERT's embedding
+        // norm), which this pass leaves to the Post-LN analysis.
+        if (llvm::any_of(user->getUsers(), [](Operation *u) { return isa<AddOp>(u); }))
+          refuse("the output of LayerNorm " + describe(user) +
+                 " is added into a residual stream: a Post-LN block");
         stream.readers.insert(user);
         continue;
       }
@@ -237,10 +243,10 @@ private:
         continue;
       }
       if (isa<func::ReturnOp>(user))
-        return refuse("a stream value is a graph output, which centering "
-                      "would change");
-      return refuse("stream value read by " + describe(user) +
-                    ", which is not a LayerNorm over the hidden dim");
+        refuse("a stream value is a graph output, which centering would change");
+      else
+        refuse("stream value read by " + describe(user) +
+               ", which is not a LayerNorm over the hidden dim");
     }
   }
 
