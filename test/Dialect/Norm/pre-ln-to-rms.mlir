@@ -142,7 +142,54 @@ func.func @starts_at_input(%x: tensor<2x3x4xf32> {onnx.name = "hidden"}) -> tens
 func.func @wide_norm(%ids: tensor<2x3xi64>) -> tensor<2x3x4xf32> {
   %table = onnx.initializer "wte" = dense<1.0> : tensor<8x4xf32> : tensor<8x4xf32>
   %e = onnx.Gather(%table, %ids) : (tensor<8x4xf32>, tensor<2x3xi64>) -> tensor<2x3x4xf32>
-  // expected-remark @below {{norm-pre-ln-to-rms: left unchanged: LayerNorm layer_norm normalizes more than the hidden dim}}
+  // expected-remark @below {{norm-pre-ln-to-rms: left unchanged: LayerNorm layer_norm normalizes other dims than the hidden dim}}
   %n = norm.layer_norm %e {axis = 1 : i64} : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
   return %n : tensor<2x3x4xf32>
+}
+
+// -----
+
+// A ViT patch embedding: the hidden dim is the conv's output channels, moved
+// last by Reshape + Transpose; a class token (expanded) is concatenated
+// along the tokens and a position table added. Conv weight and bias, class
+// token and position table are all centered over the hidden dim.
+// CHECK-LABEL: func.func @patch_embedding
+// CHECK-DAG: %[[W:.*]] = onnx.initializer "patch_w_centered"
+// CHECK-DAG: %[[B:.*]] = onnx.initializer "patch_b_centered" = dense<[-1.500000e+00, -5.000000e-01, 5.000000e-01, 1.500000e+00]>
+// CHECK-DAG: %[[CLS:.*]] = onnx.initializer "cls_centered" = dense<{{\[}}{{\[}}[-3.000000e+00, -1.000000e+00, 1.000000e+00, 3.000000e+00]]]>
+// CHECK-DAG: %[[POS:.*]] = onnx.initializer "pos_centered" = dense<0.000000e+00>
+// CHECK: onnx.Conv(%arg0, %[[W]], %[[B]])
+// CHECK: onnx.Expand(%[[CLS]]
+// CHECK: onnx.Add(%{{.*}}, %[[POS]])
+// CHECK: norm.rms_norm
+func.func @patch_embedding(%img: tensor<1x3x4x4xf32>) -> tensor<1x5x4xf32> {
+  %w = onnx.initializer "patch_w" = dense<0.25> : tensor<4x3x2x2xf32> : tensor<4x3x2x2xf32>
+  %b = onnx.initializer "patch_b" = dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32> : tensor<4xf32>
+  %cls = onnx.initializer "cls" = dense<[[[1.0, 3.0, 5.0, 7.0]]]> : tensor<1x1x4xf32> : tensor<1x1x4xf32>
+  %pos = onnx.initializer "pos" = dense<2.0> : tensor<1x5x4xf32> : tensor<1x5x4xf32>
+  %shape = onnx.initializer "shape" = dense<[1, 4, 4]> : tensor<3xi64> : tensor<3xi64>
+  %eshape = onnx.initializer "eshape" = dense<[1, 1, 4]> : tensor<3xi64> : tensor<3xi64>
+  %c = onnx.Conv(%img, %w, %b) {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x3x4x4xf32>, tensor<4x3x2x2xf32>, tensor<4xf32>) -> tensor<1x4x2x2xf32>
+  %r = onnx.Reshape(%c, %shape) : (tensor<1x4x2x2xf32>, tensor<3xi64>) -> tensor<1x4x4xf32>
+  %t = onnx.Transpose(%r) {perm = array<i64: 0, 2, 1>} : (tensor<1x4x4xf32>) -> tensor<1x4x4xf32>
+  %e = onnx.Expand(%cls, %eshape) : (tensor<1x1x4xf32>, tensor<3xi64>) -> tensor<1x1x4xf32>
+  %x = onnx.Concat(%e, %t) {axis = 1 : i64} : (tensor<1x1x4xf32>, tensor<1x4x4xf32>) -> tensor<1x5x4xf32>
+  %s = onnx.Add(%x, %pos) : (tensor<1x5x4xf32>, tensor<1x5x4xf32>) -> tensor<1x5x4xf32>
+  %n = norm.layer_norm %s : tensor<1x5x4xf32> -> tensor<1x5x4xf32>
+  return %n : tensor<1x5x4xf32>
+}
+
+// -----
+
+// A grouped conv does not sum every output channel from the same inputs, so
+// centering its weight would not center its output.
+func.func @grouped_conv(%img: tensor<1x4x2x2xf32>) -> tensor<1x4x4xf32> {
+  %w = onnx.initializer "w" = dense<0.25> : tensor<4x2x1x1xf32> : tensor<4x2x1x1xf32>
+  %shape = onnx.initializer "shape" = dense<[1, 4, 4]> : tensor<3xi64> : tensor<3xi64>
+  %c = onnx.Conv(%img, %w) {group = 2 : i64} : (tensor<1x4x2x2xf32>, tensor<4x2x1x1xf32>) -> tensor<1x4x2x2xf32>
+  %r = onnx.Reshape(%c, %shape) : (tensor<1x4x2x2xf32>, tensor<3xi64>) -> tensor<1x4x4xf32>
+  %t = onnx.Transpose(%r) {perm = array<i64: 0, 2, 1>} : (tensor<1x4x4xf32>) -> tensor<1x4x4xf32>
+  // expected-remark @below {{norm-pre-ln-to-rms: left unchanged: writer Conv is not an ungrouped conv writing the hidden dim as channels}}
+  %n = norm.layer_norm %t : tensor<1x4x4xf32> -> tensor<1x4x4xf32>
+  return %n : tensor<1x4x4xf32>
 }

@@ -5,6 +5,7 @@
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
 using namespace mlir::norm;
@@ -50,10 +51,10 @@ FailureOr<Value> mlir::norm::createCenteredConstant(OpBuilder &builder,
       !isa<FloatType>(type.getElementType()))
     return emitError(value.getLoc(), "cannot center a weight that is not a "
                                      "float constant of static shape");
-  if (type.getRank() > 0)
+  if (axis >= 0 && axis < type.getRank())
     centerAlongAxis(*values, type.getShape(), axis);
   else
-    (*values)[0] = 0.0; // A scalar broadcast over the hidden dim is its mean.
+    std::fill(values->begin(), values->end(), 0.0); // Broadcast: its own mean.
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPoint(def);
   return createFloatInitializer(builder, def->getLoc(),
@@ -62,18 +63,18 @@ FailureOr<Value> mlir::norm::createCenteredConstant(OpBuilder &builder,
 }
 
 void mlir::norm::eraseDeadConstants(ArrayRef<Operation *> ops) {
-  llvm::SmallPtrSet<Operation *, 8> erased;
-  for (Operation *op : ops) {
-    if (erased.contains(op) || !op->use_empty())
+  // One worklist, so that an op listed twice, or reached again through an
+  // Identity, is erased once.
+  llvm::SetVector<Operation *> worklist(ops.begin(), ops.end());
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    if (!isa<InitializerOp, ConstantOp, IdentityOp>(op) || !op->use_empty())
       continue;
     Operation *feeding = nullptr;
     if (auto identity = dyn_cast<IdentityOp>(op))
       feeding = identity.getInput().getDefiningOp();
-    if (!isa<InitializerOp, ConstantOp, IdentityOp>(op))
-      continue;
-    erased.insert(op);
     op->erase();
-    if (feeding && !erased.contains(feeding))
-      eraseDeadConstants({feeding});
+    if (feeding)
+      worklist.insert(feeding);
   }
 }

@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace mlir::norm {
@@ -32,48 +33,25 @@ namespace {
 
 constexpr StringLiteral kPassName = "norm-pre-ln-to-rms";
 
-/// A constant operand of a writer to be centered along `axis`.
+/// A constant operand of a writer to be centered along `axis` (an axis of
+/// the constant; one outside its dims means it is broadcast along the
+/// hidden dim and centers to zero).
 struct WeightToCenter {
   OpOperand *use;
   int64_t axis;
 };
 
-/// A residual stream: the values joined by Adds that LayerNorms read, the
-/// LayerNorms that read it, and the weights whose centering makes it
+/// A residual stream: its values, each with the dim that is its hidden axis
+/// (counted from the end, -1 = last, so that broadcasting operands agree),
+/// the LayerNorms that read it, and the weights whose centering makes it
 /// zero-mean. `refusal` is set when the stream cannot be proven.
 struct ResidualStream {
-  llvm::SetVector<Value> values;
+  llvm::MapVector<Value, int64_t> values;
   llvm::SetVector<Operation *> readers;
   SmallVector<WeightToCenter> weights;
   std::string refusal;
   int64_t hidden = ShapedType::kDynamic;
 };
-
-/// The operand through which a layout op passes the stream on unchanged
-/// along the hidden dim: a Transpose that keeps the last axis last, a
-/// Reshape that keeps the last dim, an Identity. Such ops commute with
-/// centering over the hidden dim. Null for any other op.
-OpOperand *hiddenPreservingInput(Operation *op) {
-  if (auto identity = dyn_cast<IdentityOp>(op))
-    return &identity->getOpOperand(0);
-  if (auto transpose = dyn_cast<TransposeOp>(op)) {
-    auto type = dyn_cast<RankedTensorType>(transpose.getData().getType());
-    auto perm = transpose.getPerm();
-    if (!type || !perm || perm->empty() || perm->back() != type.getRank() - 1)
-      return nullptr;
-    return &transpose->getOpOperand(0);
-  }
-  if (auto reshape = dyn_cast<ReshapeOp>(op)) {
-    auto in = dyn_cast<RankedTensorType>(reshape.getData().getType());
-    auto out = dyn_cast<RankedTensorType>(reshape.getType());
-    if (!in || !out || in.getRank() == 0 || out.getRank() == 0 ||
-        ShapedType::isDynamic(in.getShape().back()) ||
-        in.getShape().back() != out.getShape().back())
-      return nullptr;
-    return &reshape->getOpOperand(0);
-  }
-  return nullptr;
-}
 
 std::string describe(Operation *op) {
   std::string text;
@@ -88,12 +66,68 @@ std::string describe(Operation *op) {
   return text;
 }
 
-/// The last dim of `value`'s type, or kDynamic.
-int64_t lastDim(Value value) {
+int64_t rankOf(Value value) {
   auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type || type.getRank() == 0)
-    return ShapedType::kDynamic;
-  return type.getShape().back();
+  return type ? type.getRank() : -1;
+}
+
+/// Maps a hidden axis (counted from the end) through a Reshape from
+/// `fromValue` to `toValue`. In row-major order an element's index is
+/// `(prefix * C + c) * S + s` for hidden size C and suffix size S, so the
+/// hidden fibers survive exactly when the target has a dim of size C whose
+/// following dims have the same static product S. nullopt otherwise.
+std::optional<int64_t> mapAxisThroughReshape(Value fromValue, Value toValue,
+                                             int64_t axis) {
+  auto from = dyn_cast<RankedTensorType>(fromValue.getType());
+  auto to = dyn_cast<RankedTensorType>(toValue.getType());
+  if (!from || !to || -axis > from.getRank())
+    return std::nullopt;
+  int64_t pf = from.getRank() + axis;
+  int64_t size = from.getDimSize(pf);
+  ArrayRef<int64_t> suffix = from.getShape().drop_front(pf + 1);
+  if (ShapedType::isDynamic(size) || ShapedType::isDynamicShape(suffix))
+    return std::nullopt;
+  int64_t suffixSize = ShapedType::getNumElements(suffix);
+  for (int64_t pt = to.getRank() - 1; pt >= 0; --pt) {
+    ArrayRef<int64_t> toSuffix = to.getShape().drop_front(pt + 1);
+    if (ShapedType::isDynamicShape(toSuffix) ||
+        ShapedType::getNumElements(toSuffix) > suffixSize)
+      break;
+    if (to.getDimSize(pt) == size &&
+        ShapedType::getNumElements(toSuffix) == suffixSize)
+      return pt - to.getRank();
+  }
+  return std::nullopt;
+}
+
+/// The hidden axis (from the end) of a Transpose's output given its input's,
+/// or the reverse when `forward` is false.
+std::optional<int64_t> mapAxisThroughTranspose(TransposeOp op, int64_t axis,
+                                               bool forward) {
+  int64_t rank = rankOf(op.getData());
+  if (rank < 0 || -axis > rank)
+    return std::nullopt;
+  SmallVector<int64_t> perm;
+  if (auto p = op.getPerm())
+    perm.assign(p->begin(), p->end());
+  else
+    for (int64_t i = rank - 1; i >= 0; --i)
+      perm.push_back(i); // ONNX default: reverse the dims.
+  int64_t pos = rank + axis;
+  if (!forward)
+    return perm[pos] - rank;
+  for (int64_t i = 0; i < rank; ++i)
+    if (perm[i] == pos)
+      return i - rank;
+  return std::nullopt;
+}
+
+/// The concatenation axis counted from the end.
+std::optional<int64_t> concatAxisFromEnd(ConcatOp op) {
+  int64_t rank = rankOf(op.getResult());
+  if (rank < 0)
+    return op.getAxis() < 0 ? std::optional<int64_t>(op.getAxis()) : std::nullopt;
+  return op.getAxis() < 0 ? op.getAxis() : op.getAxis() - rank;
 }
 
 class StreamBuilder {
@@ -104,26 +138,33 @@ public:
   /// are accounted for. Growth goes on after a refusal so that every norm of
   /// the stream is found (and reported once); the first reason is kept.
   void grow(Value seed) {
-    SmallVector<Value> worklist{seed};
+    worklist.push_back({seed, -1});
     while (!worklist.empty()) {
-      Value value = worklist.pop_back_val();
-      if (!stream.values.insert(value))
+      auto [value, axis] = worklist.pop_back_val();
+      auto [it, inserted] = stream.values.insert({value, axis});
+      if (!inserted) {
+        if (it->second != axis)
+          refuse("a value is reached with two different hidden dims");
         continue;
-      classifyProducer(value, worklist);
-      classifyReaders(value, worklist);
+      }
+      classifyProducer(value, axis);
+      classifyReaders(value, axis);
     }
   }
 
-  /// Centers the constants added into the stream where the stream reads
+  /// Centers the constants that flow into the stream where the stream reads
   /// them; their other users keep the original.
   void finish() {
-    for (Value value : stream.values) {
+    for (auto [value, axis] : stream.values) {
       if (!getConstantValue(value))
         continue;
-      for (OpOperand &use : value.getUses())
-        if (isa<AddOp>(use.getOwner()) &&
-            stream.values.contains(use.getOwner()->getResult(0)))
-          stream.weights.push_back({&use, -1});
+      int64_t rank = rankOf(value);
+      for (OpOperand &use : value.getUses()) {
+        Operation *user = use.getOwner();
+        if (user->getNumResults() == 1 && isa<AddOp, ConcatOp, ExpandOp>(user) &&
+            stream.values.contains(user->getResult(0)))
+          stream.weights.push_back({&use, rank + axis});
+      }
     }
   }
 
@@ -133,9 +174,18 @@ private:
       stream.refusal = reason.str();
   }
 
-  void noteHidden(Value value) {
-    int64_t d = lastDim(value);
-    if (ShapedType::isDynamic(d))
+  void push(Value value, int64_t axis) { worklist.push_back({value, axis}); }
+
+  /// Records the hidden size; a value too low in rank to have the hidden
+  /// dim is broadcast along it, which only a constant may be.
+  void noteHidden(Value value, int64_t axis) {
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (!type)
+      return;
+    if (-axis > type.getRank())
+      return;
+    int64_t d = type.getDimSize(type.getRank() + axis);
+    if (ShapedType::isDynamic(d) || d == 1)
       return;
     if (!ShapedType::isDynamic(stream.hidden) && stream.hidden != d)
       return refuse("stream values disagree on the hidden size (" +
@@ -153,10 +203,11 @@ private:
     stream.weights.push_back({&use, axis});
   }
 
-  /// The producer of a stream value: an Add continues the stream; anything
-  /// else writes into it and must be centerable.
-  void classifyProducer(Value value, SmallVectorImpl<Value> &worklist) {
-    noteHidden(value);
+  /// The producer of a stream value: Adds, Concats (not along the hidden
+  /// dim), Expands and layout ops continue the stream; anything else writes
+  /// into it and must be centerable.
+  void classifyProducer(Value value, int64_t axis) {
+    noteHidden(value, axis);
     Operation *def = value.getDefiningOp();
     if (!def) {
       auto arg = cast<BlockArgument>(value);
@@ -168,80 +219,139 @@ private:
                     (name ? name.getValue() : StringRef("?")) +
                     "', which cannot be centered");
     }
-    if (auto add = dyn_cast<AddOp>(def)) {
-      worklist.push_back(add.getLhs());
-      worklist.push_back(add.getRhs());
-      return;
-    }
-    if (OpOperand *input = hiddenPreservingInput(def)) {
-      worklist.push_back(input->get());
-      return;
-    }
     if (getConstantValue(value))
-      return; // A bias or learned table: centered in finish().
-    if (auto matmul = dyn_cast<MatMulOp>(def)) {
-      auto weight = dyn_cast<RankedTensorType>(matmul.getRhs().getType());
-      if (!weight || weight.getRank() != 2)
-        return refuse("writer " + describe(def) + " is not a matmul by a 2-D weight");
-      return centerWeight(matmul->getOpOperand(1), /*axis=*/1, def);
-    }
-    if (auto gemm = dyn_cast<GemmOp>(def)) {
-      bool transB = gemm.getTransB().value_or(0) != 0;
-      centerWeight(gemm->getOpOperand(1), transB ? 0 : 1, def);
-      if (gemm.getC() && !isa<NoneType>(gemm.getC().getType()))
-        centerWeight(gemm->getOpOperand(2), -1, def);
+      return; // A bias, a learned table or a class token: see finish().
+    if (rankOf(value) >= 0 && -axis > rankOf(value))
+      return refuse("value of " + describe(def) +
+                    " is broadcast along the hidden dim");
+    if (auto add = dyn_cast<AddOp>(def)) {
+      push(add.getLhs(), axis);
+      push(add.getRhs(), axis);
       return;
     }
-    if (auto gather = dyn_cast<GatherOp>(def)) {
-      auto table = dyn_cast<RankedTensorType>(gather.getData().getType());
-      if (gather.getAxis().value_or(0) != 0 || !table || table.getRank() != 2)
-        return refuse("writer " + describe(def) +
-                      " is not an embedding lookup (axis 0 of a 2-D table)");
-      return centerWeight(gather->getOpOperand(0), /*axis=*/1, def);
+    if (auto concat = dyn_cast<ConcatOp>(def)) {
+      if (concatAxisFromEnd(concat) != std::optional<int64_t>(axis)) {
+        for (Value input : concat.getInputs())
+          push(input, axis);
+        return;
+      }
+      return refuse(describe(def) + " concatenates along the hidden dim");
+    }
+    if (auto expand = dyn_cast<ExpandOp>(def))
+      return push(expand.getInput(), axis);
+    if (auto identity = dyn_cast<IdentityOp>(def))
+      return push(identity.getInput(), axis);
+    if (auto transpose = dyn_cast<TransposeOp>(def)) {
+      if (auto in = mapAxisThroughTranspose(transpose, axis, /*forward=*/false))
+        return push(transpose.getData(), *in);
+      return refuse(describe(def) + " has an unknown input rank");
+    }
+    if (auto reshape = dyn_cast<ReshapeOp>(def)) {
+      if (auto in = mapAxisThroughReshape(value, reshape.getData(), axis))
+        return push(reshape.getData(), *in);
+      return refuse(describe(def) + " does not keep the hidden dim intact");
     }
     if (isa<LayerNormOp, RMSNormOp, SkipLayerNormOp, SkipRMSNormOp>(def))
       return refuse("a norm output (" + describe(def) +
                     ") writes into the stream: a Post-LN or sandwich-norm block");
-    refuse("writer " + describe(def) +
-           " is not an affine map norm-opt can center");
+    classifyWriter(def, axis);
+  }
+
+  /// The affine maps whose output can be made zero-mean over the hidden dim
+  /// by centering their weights.
+  void classifyWriter(Operation *def, int64_t axis) {
+    if (auto matmul = dyn_cast<MatMulOp>(def)) {
+      if (axis != -1 || rankOf(matmul.getRhs()) != 2)
+        return refuse("writer " + describe(def) +
+                      " is not a matmul by a 2-D weight along the hidden dim");
+      return centerWeight(matmul->getOpOperand(1), /*axis=*/1, def);
+    }
+    if (auto gemm = dyn_cast<GemmOp>(def)) {
+      if (axis != -1)
+        return refuse("writer " + describe(def) + " does not write the hidden dim");
+      bool transB = gemm.getTransB().value_or(0) != 0;
+      centerWeight(gemm->getOpOperand(1), transB ? 0 : 1, def);
+      if (gemm.getC() && !isa<NoneType>(gemm.getC().getType()))
+        centerWeight(gemm->getOpOperand(2), rankOf(gemm.getC()) - 1, def);
+      return;
+    }
+    if (auto gather = dyn_cast<GatherOp>(def)) {
+      if (gather.getAxis().value_or(0) != 0 || rankOf(gather.getData()) != 2 ||
+          axis != -1)
+        return refuse("writer " + describe(def) +
+                      " is not an embedding lookup (axis 0 of a 2-D table)");
+      return centerWeight(gather->getOpOperand(0), /*axis=*/1, def);
+    }
+    if (auto conv = dyn_cast<ConvOp>(def)) {
+      // Output channels are dim 1; only an ungrouped conv sums every output
+      // channel from the same inputs, so that centering its weight over the
+      // output channels centers its output.
+      if (conv.getGroup().value_or(1) != 1 || rankOf(conv.getY()) < 0 ||
+          rankOf(conv.getY()) + axis != 1)
+        return refuse("writer " + describe(def) +
+                      " is not an ungrouped conv writing the hidden dim as channels");
+      centerWeight(conv->getOpOperand(1), /*axis=*/0, def);
+      if (conv.getB() && !isa<NoneType>(conv.getB().getType()))
+        centerWeight(conv->getOpOperand(2), /*axis=*/0, def);
+      return;
+    }
+    refuse("writer " + describe(def) + " is not an affine map norm-opt can center");
   }
 
   /// Every reader of a stream value must be a LayerNorm over the hidden dim
-  /// or an Add whose result joins the stream. Constants are exempt: only
+  /// or an op whose result joins the stream. Constants are exempt: only
   /// their stream uses are centered.
-  void classifyReaders(Value value, SmallVectorImpl<Value> &worklist) {
+  void classifyReaders(Value value, int64_t axis) {
     if (getConstantValue(value))
       return;
     for (OpOperand &use : value.getUses()) {
       Operation *user = use.getOwner();
-      if (auto ln = dyn_cast<LayerNormOp>(user);
-          ln && use.getOperandNumber() == 0) {
-        std::optional<int64_t> axis = ln.getNormalizedAxis();
-        auto type = dyn_cast<RankedTensorType>(ln.getInput().getType());
-        bool lastOnly = ln.getAxis() == -1 ||
-                        (axis && type && *axis == type.getRank() - 1);
-        if (!lastOnly)
+      if (auto ln = dyn_cast<LayerNormOp>(user); ln && use.getOperandNumber() == 0) {
+        std::optional<int64_t> normalized = ln.getNormalizedAxis();
+        int64_t rank = rankOf(ln.getInput());
+        bool lastOnly = ln.getAxis() == -1 || (normalized && *normalized == rank - 1);
+        if (!lastOnly || axis != -1)
           refuse("LayerNorm " + describe(user) +
-                 " normalizes more than the hidden dim");
+                 " normalizes other dims than the hidden dim");
         // In a Pre-LN model a norm output only feeds a branch; added into a
         // residual, it is the stream itself (Post-LN, e.g. BERT's embedding
-        // norm), which this pass leaves to the Post-LN analysis.
+        // norm), which this pass leaves alone.
         if (llvm::any_of(user->getUsers(), [](Operation *u) { return isa<AddOp>(u); }))
           refuse("the output of LayerNorm " + describe(user) +
                  " is added into a residual stream: a Post-LN block");
         stream.readers.insert(user);
         continue;
       }
-      if (isa<AddOp>(user)) {
-        worklist.push_back(user->getResult(0));
+      if (isa<AddOp, IdentityOp>(user)) {
+        push(user->getResult(0), axis);
+        continue;
+      }
+      if (auto concat = dyn_cast<ConcatOp>(user)) {
+        if (concatAxisFromEnd(concat) == std::optional<int64_t>(axis))
+          refuse(describe(user) + " concatenates along the hidden dim");
+        push(user->getResult(0), axis);
+        continue;
+      }
+      if (auto expand = dyn_cast<ExpandOp>(user); expand && use.getOperandNumber() == 0) {
+        push(user->getResult(0), axis);
+        continue;
+      }
+      if (auto transpose = dyn_cast<TransposeOp>(user)) {
+        if (auto out = mapAxisThroughTranspose(transpose, axis, /*forward=*/true))
+          push(transpose.getResult(), *out);
+        else
+          refuse(describe(user) + " has an unknown input rank");
+        continue;
+      }
+      if (auto reshape = dyn_cast<ReshapeOp>(user); reshape && use.getOperandNumber() == 0) {
+        if (auto out = mapAxisThroughReshape(value, reshape.getResult(), axis))
+          push(reshape.getResult(), *out);
+        else
+          refuse(describe(user) + " does not keep the hidden dim intact");
         continue;
       }
       if (isa<ShapeOp, SizeOp>(user))
         continue; // Reads only the shape, which centering keeps.
-      if (OpOperand *input = hiddenPreservingInput(user); input == &use) {
-        worklist.push_back(user->getResult(0));
-        continue;
-      }
       if (isa<func::ReturnOp>(user))
         refuse("a stream value is a graph output, which centering would change");
       else
@@ -251,6 +361,7 @@ private:
   }
 
   ResidualStream &stream;
+  SmallVector<std::pair<Value, int64_t>> worklist;
 };
 
 struct NormPreLNToRMSPass : norm::impl::NormPreLNToRMSBase<NormPreLNToRMSPass> {
@@ -300,8 +411,7 @@ struct NormPreLNToRMSPass : norm::impl::NormPreLNToRMSBase<NormPreLNToRMSPass> {
     SmallVector<Operation *> maybeDead;
     for (WeightToCenter &weight : stream.weights) {
       Value original = weight.use->get();
-      auto type = cast<RankedTensorType>(original.getType());
-      int64_t axis = weight.axis < 0 ? type.getRank() - 1 : weight.axis;
+      int64_t axis = weight.axis;
       Value &copy = centered[{original, axis}];
       if (!copy) {
         FailureOr<Value> made = createCenteredConstant(builder, original, axis);

@@ -20,8 +20,9 @@ void centerAlongAxis(MutableArrayRef<double> values, ArrayRef<int64_t> shape,
                      int64_t axis);
 
 /// A new initializer holding the constant `value` centered along `axis`,
-/// named after the original. Fails (with an error) when `value` is not a
-/// readable constant with a static shape.
+/// named after the original. An `axis` outside the tensor's dims means the
+/// tensor is broadcast along it, so its centered value is zero. Fails (with
+/// an error) when `value` is not a float constant with a static shape.
 FailureOr<Value> createCenteredConstant(OpBuilder &builder, Value value,
                                         int64_t axis);
 
