@@ -194,8 +194,15 @@ private:
   }
 
   /// A constant weight operand to center along `axis`; refuses when it is
-  /// not a readable constant with a static shape.
+  /// not a readable constant with a static shape. A weight that is the 2-D
+  /// Transpose of a constant (PyTorch's nn.Linear exported without constant
+  /// folding) is centered in the stored layout, when nothing else reads the
+  /// Transpose.
   void centerWeight(OpOperand &use, int64_t axis, Operation *writer) {
+    if (auto transpose = use.get().getDefiningOp<TransposeOp>();
+        transpose && rankOf(transpose.getData()) == 2 &&
+        transpose->hasOneUse() && getConstantValue(transpose.getData()))
+      return centerWeight(transpose->getOpOperand(0), 1 - axis, writer);
     auto type = dyn_cast<RankedTensorType>(use.get().getType());
     if (!getConstantValue(use.get()) || !type || !type.hasStaticShape())
       return refuse("writer " + describe(writer) +

@@ -92,7 +92,7 @@ llvm::json::Object mlir::norm::buildReport(ModuleOp module) {
     }
   }
   for (auto &entry : actionCounts)
-    counts[entry.getKey()] = entry.getValue();
+    counts[entry.getKey().str()] = entry.getValue();
 
   llvm::json::Array norms;
   for (auto &[name, actions] : history) {
