@@ -118,6 +118,8 @@ def images(g):
 
 # name: (constructor, opset, inputs, outputs, constant folding,
 #        expected {"converted": n, "refused": m})
+# A name ending in `_compress` runs the pass with compress=1 (CRMSNorm) on
+# the model of the name without it.
 CASES = {
     "gpt2_opset17": (models.GPT2, 17, tokens, ["logits"], True, {"converted": 5, "refused": 0}),
     "gpt2_opset17_tied": (models.GPT2, 17, tokens, ["logits"], False, {"converted": 5, "refused": 0}),
@@ -132,6 +134,9 @@ CASES = {
                             ["last_hidden_state", "pooler_output"], True,
                             {"converted": 0, "refused": 5}),
 }
+for _name in ("gpt2_opset17", "gpt2_opset17_tied", "gpt2_opset13", "gpt2_nobias_opset17",
+              "gptj_parallel_opset17"):
+    CASES[_name + "_compress"] = CASES[_name]
 
 
 def export(name, path):
@@ -153,8 +158,10 @@ def check_case(name, work, ort):
     model_path = os.path.join(work, f"{name}.onnx")
     out_path = os.path.join(work, f"{name}.rms.onnx")
     inputs = export(name, model_path)
+    compress = name.endswith("_compress")
     report, error = e2e.optimize(model_path, out_path, os.path.join(work, f"{name}.json"),
-                                 ["--norm-pre-ln-to-rms"])
+                                 ["--norm-pre-ln-to-rms=compress=1" if compress
+                                  else "--norm-pre-ln-to-rms"])
     if error:
         return False, error
     counts = report["counts"]
@@ -164,6 +171,9 @@ def check_case(name, work, ort):
     left = counts.get("layer_norm", 0)
     if expected["refused"] == 0 and left:
         return False, f"{left} LayerNorm(s) left in the IR"
+    kind = "crms_norm" if compress else "rms_norm"
+    if counts.get(kind, 0) != expected["converted"]:
+        return False, f"{counts.get(kind, 0)} {kind} ops, expected {expected['converted']}"
     kinds = {n.op_type for n in onnx.load(out_path).graph.node}
     if expected["refused"] == 0 and "LayerNormalization" in kinds:
         return False, "a LayerNormalization node is left in the output"

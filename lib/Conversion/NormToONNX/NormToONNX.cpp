@@ -212,6 +212,56 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
   }
 };
 
+/// CRMSNorm: restore the d-th entry of the zero-mean vector as minus the sum
+/// of the stored ones, then normalize it as an RMSNorm (exported by the
+/// pattern above). The restored entry is computed in fp32 and rounded once
+/// to the activation type.
+struct CRMSNormToONNX : OpRewritePattern<norm::CRMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(norm::CRMSNormOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inputType = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!inputType)
+      return rewriter.notifyMatchFailure(op, "input rank is unknown");
+    int64_t opset = getOpsetVersion(op);
+    Location loc = op.getLoc();
+    Type elementType = inputType.getElementType();
+    Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_stored"),
+                                 op.getInput(), statisticsType(elementType));
+    auto xType = cast<RankedTensorType>(x.getType());
+    SmallVector<int64_t> sumShape(xType.getShape());
+    sumShape.back() = 1;
+    auto sumType = RankedTensorType::get(sumShape, xType.getElementType());
+    SmallVector<Value> sumOperands{x};
+    if (opset >= 13) {
+      auto axesType = RankedTensorType::get({1}, rewriter.getI64Type());
+      sumOperands.push_back(ConstantOp::create(
+          rewriter, derivedNodeLoc(loc, "axes"), axesType,
+          DenseElementsAttr::get(axesType, ArrayRef<int64_t>{-1}), nullptr, nullptr,
+          nullptr, nullptr, nullptr, nullptr));
+    }
+    auto sum = NodeOp::create(rewriter, derivedNodeLoc(loc, "ReduceSum"),
+                              TypeRange{sumType}, sumOperands, "ReduceSum", "");
+    if (opset < 13)
+      sum->setAttr("axes", rewriter.getDenseI64ArrayAttr({-1}));
+    auto last = NodeOp::create(rewriter, derivedNodeLoc(loc, "Neg"), TypeRange{sumType},
+                               ValueRange{sum.getResult(0)}, "Neg", "");
+    auto resultType = cast<RankedTensorType>(op.getType());
+    auto fullType = resultType.clone(xType.getElementType());
+    Value full = ConcatOp::create(rewriter, derivedNodeLoc(loc, "Concat"), fullType,
+                                  ValueRange{x, last.getResult(0)},
+                                  rewriter.getI64IntegerAttr(-1));
+    full = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_full"), full,
+                              elementType);
+    auto rms = norm::RMSNormOp::create(rewriter, loc, resultType, full, op.getScale(),
+                                       op.getBias(), rewriter.getI64IntegerAttr(-1),
+                                       op.getEpsilonAttr(), /*unit_offset=*/nullptr);
+    takeOutputNames(op, rms);
+    rewriter.replaceOp(op, rms.getResult());
+    return success();
+  }
+};
+
 struct BatchNormToONNX : OpRewritePattern<norm::BatchNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(norm::BatchNormOp op,
@@ -291,7 +341,7 @@ struct ConvertNormToONNXPass
     : impl::ConvertNormToONNXBase<ConvertNormToONNXPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<LayerNormToONNX, RMSNormToONNX, BatchNormToONNX,
+    patterns.add<LayerNormToONNX, RMSNormToONNX, CRMSNormToONNX, BatchNormToONNX,
                  SkipLayerNormToONNX, SkipRMSNormToONNX>(&getContext());
     GreedyRewriteConfig config;
     config.enableFolding(false);

@@ -42,8 +42,23 @@ static std::string derivedWeightName(Value value, StringRef suffix) {
   return (base.empty() ? "weight" : base).str() + "_" + suffix.str();
 }
 
+/// `values` (row-major, `shape`) without the last entry along `axis`.
+static std::vector<double> dropLastAlongAxis(ArrayRef<double> values,
+                                             ArrayRef<int64_t> shape, int64_t axis) {
+  int64_t n = shape[axis], inner = 1;
+  for (int64_t d = axis + 1; d < int64_t(shape.size()); ++d)
+    inner *= shape[d];
+  std::vector<double> kept;
+  kept.reserve(values.size() / n * (n - 1));
+  for (size_t i = 0; i < values.size(); ++i)
+    if ((int64_t(i) / inner) % n != n - 1)
+      kept.push_back(values[i]);
+  return kept;
+}
+
 FailureOr<Value> mlir::norm::createCenteredConstant(OpBuilder &builder,
-                                                    Value value, int64_t axis) {
+                                                    Value value, int64_t axis,
+                                                    bool dropLast) {
   auto type = dyn_cast<RankedTensorType>(value.getType());
   std::optional<std::vector<double>> values = getConstantAsDoubles(value);
   Operation *def = value.getDefiningOp();
@@ -51,15 +66,21 @@ FailureOr<Value> mlir::norm::createCenteredConstant(OpBuilder &builder,
       !isa<FloatType>(type.getElementType()))
     return emitError(value.getLoc(), "cannot center a weight that is not a "
                                      "float constant of static shape");
-  if (axis >= 0 && axis < type.getRank())
-    centerAlongAxis(*values, type.getShape(), axis);
+  SmallVector<int64_t> shape(type.getShape());
+  bool alongHidden = axis >= 0 && axis < type.getRank() && shape[axis] > 1;
+  if (alongHidden)
+    centerAlongAxis(*values, shape, axis);
   else
     std::fill(values->begin(), values->end(), 0.0); // Broadcast: its own mean.
+  if (dropLast && alongHidden) {
+    *values = dropLastAlongAxis(*values, shape, axis);
+    --shape[axis];
+  }
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPoint(def);
   return createFloatInitializer(builder, def->getLoc(),
-                                derivedWeightName(value, "centered"),
-                                type.getElementType(), type.getShape(), *values);
+                                derivedWeightName(value, dropLast ? "compressed" : "centered"),
+                                type.getElementType(), shape, *values);
 }
 
 void mlir::norm::eraseDeadConstants(ArrayRef<Operation *> ops) {

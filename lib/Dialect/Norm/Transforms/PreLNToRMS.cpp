@@ -49,6 +49,9 @@ struct ResidualStream {
   llvm::MapVector<Value, int64_t> values;
   llvm::SetVector<Operation *> readers;
   SmallVector<WeightToCenter> weights;
+  /// With compress: the constant shape operands of Reshapes and Expands on
+  /// the stream, and the entry of each that is the hidden dim.
+  llvm::MapVector<OpOperand *, int64_t> shapeEntries;
   std::string refusal;
   int64_t hidden = ShapedType::kDynamic;
 };
@@ -125,14 +128,18 @@ std::optional<int64_t> mapAxisThroughTranspose(TransposeOp op, int64_t axis,
 /// The concatenation axis counted from the end.
 std::optional<int64_t> concatAxisFromEnd(ConcatOp op) {
   int64_t rank = rankOf(op.getResult());
+  auto axis = int64_t(op.getAxis()); // I64Attr reads back unsigned.
+  if (axis < 0)
+    return axis;
   if (rank < 0)
-    return op.getAxis() < 0 ? std::optional<int64_t>(op.getAxis()) : std::nullopt;
-  return op.getAxis() < 0 ? op.getAxis() : op.getAxis() - rank;
+    return std::nullopt;
+  return axis - rank;
 }
 
 class StreamBuilder {
 public:
-  explicit StreamBuilder(ResidualStream &stream) : stream(stream) {}
+  StreamBuilder(ResidualStream &stream, bool compress)
+      : stream(stream), compress(compress) {}
 
   /// Grows the stream from `seed` until every value's producer and readers
   /// are accounted for. Growth goes on after a refusal so that every norm of
@@ -180,6 +187,10 @@ private:
   /// dim is broadcast along it, which only a constant may be.
   void noteHidden(Value value, int64_t axis) {
     auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (compress && !getConstantValue(value) &&
+        (!type || -axis > type.getRank() ||
+         type.isDynamicDim(type.getRank() + axis)))
+      refuse("compress: a stream value has no static hidden dim");
     if (!type)
       return;
     if (-axis > type.getRank())
@@ -244,8 +255,10 @@ private:
       }
       return refuse(describe(def) + " concatenates along the hidden dim");
     }
-    if (auto expand = dyn_cast<ExpandOp>(def))
+    if (auto expand = dyn_cast<ExpandOp>(def)) {
+      noteShapeOperand(expand, axis);
       return push(expand.getInput(), axis);
+    }
     if (auto identity = dyn_cast<IdentityOp>(def))
       return push(identity.getInput(), axis);
     if (auto transpose = dyn_cast<TransposeOp>(def)) {
@@ -254,6 +267,7 @@ private:
       return refuse(describe(def) + " has an unknown input rank");
     }
     if (auto reshape = dyn_cast<ReshapeOp>(def)) {
+      noteShapeOperand(reshape, axis);
       if (auto in = mapAxisThroughReshape(value, reshape.getData(), axis))
         return push(reshape.getData(), *in);
       return refuse(describe(def) + " does not keep the hidden dim intact");
@@ -340,6 +354,7 @@ private:
         continue;
       }
       if (auto expand = dyn_cast<ExpandOp>(user); expand && use.getOperandNumber() == 0) {
+        noteShapeOperand(expand, axis);
         push(user->getResult(0), axis);
         continue;
       }
@@ -351,14 +366,19 @@ private:
         continue;
       }
       if (auto reshape = dyn_cast<ReshapeOp>(user); reshape && use.getOperandNumber() == 0) {
-        if (auto out = mapAxisThroughReshape(value, reshape.getResult(), axis))
+        if (auto out = mapAxisThroughReshape(value, reshape.getResult(), axis)) {
+          noteShapeOperand(reshape, *out);
           push(reshape.getResult(), *out);
-        else
+        } else
           refuse(describe(user) + " does not keep the hidden dim intact");
         continue;
       }
-      if (isa<ShapeOp, SizeOp>(user))
-        continue; // Reads only the shape, which centering keeps.
+      if (isa<ShapeOp, SizeOp>(user)) {
+        // Reads only the shape, which centering keeps (compressing does not).
+        if (compress)
+          refuse("compress: " + describe(user) + " reads the stream's shape");
+        continue;
+      }
       if (isa<func::ReturnOp>(user))
         refuse("a stream value is a graph output, which centering would change");
       else
@@ -367,11 +387,32 @@ private:
     }
   }
 
+  /// With compress, records the entry of `op`'s constant shape operand
+  /// (Reshape's target shape, Expand's shape) that is the hidden dim of its
+  /// result, whose hidden axis is `axis`.
+  void noteShapeOperand(Operation *op, int64_t axis) {
+    if (!compress)
+      return;
+    OpOperand &shape = op->getOpOperand(1);
+    int64_t rank = rankOf(op->getResult(0));
+    std::optional<std::vector<double>> entries = getConstantAsDoubles(shape.get());
+    if (!entries || rank < 0 || int64_t(entries->size()) > rank)
+      return refuse("compress: " + describe(op) + " has a shape that is not constant");
+    // Expand's shape is right-aligned with its result; Reshape's has its rank.
+    int64_t index = int64_t(entries->size()) + axis;
+    if (index < 0)
+      return;
+    stream.shapeEntries[&shape] = index;
+  }
+
   ResidualStream &stream;
+  bool compress;
   SmallVector<std::pair<Value, int64_t>> worklist;
 };
 
 struct NormPreLNToRMSPass : norm::impl::NormPreLNToRMSBase<NormPreLNToRMSPass> {
+  using NormPreLNToRMSBase::NormPreLNToRMSBase;
+
   void runOnOperation() override {
     for (auto func : getOperation().getOps<func::FuncOp>())
       if (failed(runOnGraph(func)))
@@ -389,7 +430,7 @@ struct NormPreLNToRMSPass : norm::impl::NormPreLNToRMSBase<NormPreLNToRMSPass> {
       if (seen.contains(ln))
         continue;
       ResidualStream stream;
-      StreamBuilder builder(stream);
+      StreamBuilder builder(stream, compress);
       builder.grow(ln.getInput());
       builder.finish();
       stream.readers.insert(ln);
@@ -421,34 +462,94 @@ struct NormPreLNToRMSPass : norm::impl::NormPreLNToRMSBase<NormPreLNToRMSPass> {
       int64_t axis = weight.axis;
       Value &copy = centered[{original, axis}];
       if (!copy) {
-        FailureOr<Value> made = createCenteredConstant(builder, original, axis);
+        FailureOr<Value> made =
+            createCenteredConstant(builder, original, axis, /*dropLast=*/compress);
         if (failed(made))
           return failure();
         copy = *made;
       }
       weight.use->set(copy);
+      // A weight read through a Transpose: its result follows the new shape.
+      if (auto transpose = dyn_cast<TransposeOp>(weight.use->getOwner()))
+        transpose.getResult().setType(transposedType(transpose));
       if (Operation *def = original.getDefiningOp())
         maybeDead.push_back(def);
     }
+    if (compress)
+      shrinkStream(stream, builder, maybeDead);
     eraseDeadConstants(maybeDead);
 
     unsigned writers = stream.weights.size();
     for (Operation *reader : stream.readers) {
       auto ln = cast<LayerNormOp>(reader);
       builder.setInsertionPoint(ln);
-      auto rms = RMSNormOp::create(builder, ln.getLoc(), ln.getType(), ln.getInput(),
-                                   ln.getScale(), ln.getBias(), ln.getAxisAttr(),
-                                   ln.getEpsilonAttr(), /*unit_offset=*/nullptr);
-      rms->setDiscardableAttrs(ln->getDiscardableAttrDictionary());
-      ln.replaceAllUsesWith(rms.getResult());
+      Operation *replacement;
+      if (compress)
+        replacement = CRMSNormOp::create(builder, ln.getLoc(), ln.getType(),
+                                         ln.getInput(), ln.getScale(), ln.getBias(),
+                                         ln.getEpsilonAttr());
+      else
+        replacement = RMSNormOp::create(builder, ln.getLoc(), ln.getType(),
+                                        ln.getInput(), ln.getScale(), ln.getBias(),
+                                        ln.getAxisAttr(), ln.getEpsilonAttr(),
+                                        /*unit_offset=*/nullptr);
+      replacement->setDiscardableAttrs(ln->getDiscardableAttrDictionary());
+      ln.replaceAllUsesWith(replacement->getResult(0));
       ln.erase();
-      recordNormAction(rms, kPassName, "converted",
-                       ("LayerNorm -> RMSNorm: zero-mean stream of " +
-                        Twine(stream.values.size()) + " values, " +
-                        Twine(writers) + " writer weights centered")
+      recordNormAction(replacement, kPassName, "converted",
+                       ((compress ? "LayerNorm -> CRMSNorm: stream of " + Twine(stream.hidden) +
+                                        " entries stored as " + Twine(stream.hidden - 1) + ", "
+                                  : Twine("LayerNorm -> RMSNorm: ")) +
+                        "zero-mean stream of " + Twine(stream.values.size()) +
+                        " values, " + Twine(writers) + " writer weights centered")
                            .str());
     }
     return success();
+  }
+
+  static RankedTensorType transposedType(TransposeOp transpose) {
+    auto input = cast<RankedTensorType>(transpose.getData().getType());
+    SmallVector<int64_t> shape;
+    int64_t rank = input.getRank();
+    for (int64_t i = 0; i < rank; ++i)
+      shape.push_back(input.getDimSize(transpose.getPerm() ? (*transpose.getPerm())[i]
+                                                           : rank - 1 - i));
+    return RankedTensorType::get(shape, input.getElementType());
+  }
+
+  /// CRMSNorm: every stream value loses its last hidden entry (the writers
+  /// already produce d - 1 entries), and the shape constants on the stream
+  /// say so.
+  void shrinkStream(ResidualStream &stream, OpBuilder &builder,
+                    SmallVectorImpl<Operation *> &maybeDead) {
+    for (auto [value, axis] : stream.values) {
+      if (getConstantValue(value))
+        continue;
+      auto type = cast<RankedTensorType>(value.getType());
+      SmallVector<int64_t> shape(type.getShape());
+      int64_t &dim = shape[type.getRank() + axis];
+      if (dim == stream.hidden)
+        --dim;
+      value.setType(RankedTensorType::get(shape, type.getElementType()));
+    }
+    for (auto [operand, index] : stream.shapeEntries) {
+      std::vector<double> entries = *getConstantAsDoubles(operand->get());
+      if (entries[index] != double(stream.hidden))
+        continue; // 0 (copy), -1 (infer) or 1 (broadcast) stay right.
+      SmallVector<int64_t> shape;
+      for (double e : entries)
+        shape.push_back(int64_t(e));
+      --shape[index];
+      builder.setInsertionPoint(operand->getOwner());
+      auto type = RankedTensorType::get({int64_t(shape.size())}, builder.getI64Type());
+      Operation *old = operand->get().getDefiningOp();
+      operand->set(ConstantOp::create(
+          builder, derivedNodeLoc(operand->getOwner()->getLoc(), "compressed_shape"),
+          type, DenseElementsAttr::get(type, ArrayRef<int64_t>(shape)), nullptr,
+          nullptr, nullptr, nullptr, nullptr, nullptr));
+      if (old)
+        maybeDead.push_back(old);
+    }
   }
 };
 

@@ -94,6 +94,29 @@ def Norm_RMSNormOp : Norm_Op<"rms_norm", [AttrSizedOperandSegments]> {
   }];
 }
 
+def Norm_CRMSNormOp : Norm_Op<"crms_norm", [AttrSizedOperandSegments]> {
+  let summary = "RMS normalization of a compressed zero-mean vector (CRMSNorm)";
+  let description = [{
+    The input holds the first `d - 1` entries of a zero-mean `d`-vector along
+    the last dim (the residual stream after `norm-pre-ln-to-rms{compress=1}`);
+    its last entry is `x_d = -sum(x)`. The result is the RMS normalization of
+    the whole `d`-vector:
+    `y = [x, x_d] / sqrt((sum(x^2) + sum(x)^2) / d + epsilon) * scale + bias`,
+    with `d` entries along the last dim (Jiang et al., NeurIPS 2023).
+  }];
+  let arguments = (ins Norm_FloatTensor:$input,
+                       Optional<Norm_FloatTensor>:$scale,
+                       Optional<Norm_FloatTensor>:$bias,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+  let results = (outs Norm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`scale` `(` $scale^ `:` type($scale) `)`)?
+           (`bias` `(` $bias^ `:` type($bias) `)`)?
+    attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Norm_BatchNormOp : Norm_Op<"batch_norm"> {
   let summary = "inference batch normalization with frozen running statistics";
   let description = [{

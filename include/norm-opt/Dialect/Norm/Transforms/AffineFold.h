@@ -23,8 +23,10 @@ void centerAlongAxis(MutableArrayRef<double> values, ArrayRef<int64_t> shape,
 /// named after the original. An `axis` outside the tensor's dims means the
 /// tensor is broadcast along it, so its centered value is zero. Fails (with
 /// an error) when `value` is not a float constant with a static shape.
+/// With `dropLast`, the last entry along `axis` is dropped after centering
+/// (CRMSNorm: a zero-mean vector is fixed by the others).
 FailureOr<Value> createCenteredConstant(OpBuilder &builder, Value value,
-                                        int64_t axis);
+                                        int64_t axis, bool dropLast = false);
 
 /// Erases the ONNX constants (initializers, Constant nodes) among `ops` that
 /// no longer have users, so that replaced weights do not stay in the model.

@@ -62,7 +62,20 @@ def NormPreLNToRMS : Pass<"norm-pre-ln-to-rms", "ModuleOp"> {
     a Post-LN block (a norm output writes into the stream), sandwich norms,
     a non-affine writer, a reader that is not a LayerNorm, a stream value
     that is a graph output, a stream that starts at a graph input.
+
+    With `compress=true` (CRMSNorm), a zero-mean `d`-vector being fixed by
+    its first `d - 1` entries, every writer also drops its last hidden entry
+    (a weight's last output column, a table's last column, a conv's last
+    output channel), the residual stream shrinks to `d - 1` entries, the
+    shape constants of Reshapes and Expands on it follow, and each
+    LayerNorm becomes `norm.crms_norm`, which restores the `d`-th entry as
+    minus the sum of the others. Streams whose shape is read (`Shape`,
+    `Size`) or whose shapes are not static are refused in this mode.
   }];
+  let options = [
+    Option<"compress", "compress", "bool", /*default=*/"false",
+           "Shrink the residual stream to d-1 entries (CRMSNorm)">
+  ];
   let dependentDialects = ["::mlir::norm::NormDialect", "::mlir::onnxir::ONNXDialect"];
 }
 
