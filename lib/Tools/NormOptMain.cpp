@@ -170,6 +170,8 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
                           const MlirOptMainConfig &config) {
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // ONNX users want the node, not an MLIR dump of the op, in a diagnostic.
+  context.printOpOnDiagnostic(false);
   ScopedDiagnosticHandler handler(&context, printDiagnostic);
 
   OwningOpRef<ModuleOp> module;

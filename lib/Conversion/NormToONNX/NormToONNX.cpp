@@ -97,6 +97,16 @@ Value offsetGain(PatternRewriter &rewriter, Location loc, Value scale) {
   return AddOp::create(rewriter, derivedNodeLoc(loc, "gain"), type, scale, one);
 }
 
+/// `x^2` spelled `Pow(x, 2)`: the form onnxruntime's LayerNormFusion and
+/// SimplifiedLayerNormFusion match, so the decomposed norm runs as one fused
+/// kernel there (docs/Rationale.md).
+Value square(PatternRewriter &rewriter, Location loc, Value x) {
+  auto type = cast<ShapedType>(x.getType());
+  Value two = createFloatConstant(rewriter, derivedNodeLoc(loc, "two"),
+                                  type.getElementType(), {}, {2.0});
+  return PowOp::create(rewriter, derivedNodeLoc(loc, "Pow"), type, x, two);
+}
+
 /// The statistics type: fp32 unless the input is wider.
 Type statisticsType(Type elementType) {
   if (elementType.isF64())
@@ -205,8 +215,7 @@ struct LayerNormToONNX : OpRewritePattern<norm::LayerNormOp> {
         rewriter, derivedNodeLoc(loc, "ReduceMean"), x, reduceFrom, opset);
     Value centered = SubOp::create(rewriter, derivedNodeLoc(loc, "Sub"),
                                             x.getType(), x, mean);
-    Value squared = MulOp::create(rewriter, derivedNodeLoc(loc, "Square"),
-                                           x.getType(), centered, centered);
+    Value squared = square(rewriter, loc, centered);
     Value normalized =
         normalizeByRootMean(rewriter, loc, centered, squared, reduceFrom,
                             op.getEpsilon().convertToDouble(), opset);
@@ -235,13 +244,14 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
               op, "a weightless RMSNormalization needs a static normalized shape");
         gain = *ones;
       }
-      auto node = NodeOp::create(rewriter, loc, TypeRange{op.getType()},
-                                          ValueRange{op.getInput(), gain},
-                                          "RMSNormalization", "");
+      Location nodeLoc = op.getBias() ? derivedNodeLoc(loc, "RMSNormalization") : loc;
+      auto node = NodeOp::create(rewriter, nodeLoc, TypeRange{op.getType()},
+                                 ValueRange{op.getInput(), gain},
+                                 "RMSNormalization", "");
       node->setAttr("axis", rewriter.getI64IntegerAttr(op.getAxis()));
       node->setAttr("epsilon", op.getEpsilonAttr());
-      takeOutputNames(op, node);
-      rewriter.replaceOp(op, node.getResults());
+      rewriter.replaceOp(op, applyAffine(rewriter, op, node.getResult(0),
+                                         Value(), op.getBias()));
       return success();
     }
     int64_t reduceFrom = axis ? *axis : op.getAxis();
@@ -252,13 +262,62 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
     Type statType = statisticsType(inputType.getElementType());
     Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast"),
                                  op.getInput(), statType);
-    Value squared = MulOp::create(rewriter, derivedNodeLoc(loc, "Square"),
-                                  x.getType(), x, x);
+    Value squared = square(rewriter, loc, x);
     Value normalized = normalizeByRootMean(rewriter, loc, x, squared, reduceFrom,
                                            op.getEpsilon().convertToDouble(), opset);
     normalized = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_1"),
                                     normalized, inputType.getElementType());
-    rewriter.replaceOp(op, applyAffine(rewriter, op, normalized, gain, Value()));
+    rewriter.replaceOp(op, applyAffine(rewriter, op, normalized, gain, op.getBias()));
+    return success();
+  }
+};
+
+/// CRMSNorm: restore the d-th entry of the zero-mean vector as minus the sum
+/// of the stored ones, then normalize it as an RMSNorm (exported by the
+/// pattern above). The restored entry is computed in fp32 and rounded once
+/// to the activation type.
+struct CRMSNormToONNX : OpRewritePattern<norm::CRMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(norm::CRMSNormOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inputType = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!inputType)
+      return rewriter.notifyMatchFailure(op, "input rank is unknown");
+    int64_t opset = getOpsetVersion(op);
+    Location loc = op.getLoc();
+    Type elementType = inputType.getElementType();
+    Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_stored"),
+                                 op.getInput(), statisticsType(elementType));
+    auto xType = cast<RankedTensorType>(x.getType());
+    SmallVector<int64_t> sumShape(xType.getShape());
+    sumShape.back() = 1;
+    auto sumType = RankedTensorType::get(sumShape, xType.getElementType());
+    SmallVector<Value> sumOperands{x};
+    if (opset >= 13) {
+      auto axesType = RankedTensorType::get({1}, rewriter.getI64Type());
+      sumOperands.push_back(ConstantOp::create(
+          rewriter, derivedNodeLoc(loc, "axes"), axesType,
+          DenseElementsAttr::get(axesType, ArrayRef<int64_t>{-1}), nullptr, nullptr,
+          nullptr, nullptr, nullptr, nullptr));
+    }
+    auto sum = NodeOp::create(rewriter, derivedNodeLoc(loc, "ReduceSum"),
+                              TypeRange{sumType}, sumOperands, "ReduceSum", "");
+    if (opset < 13)
+      sum->setAttr("axes", rewriter.getDenseI64ArrayAttr({-1}));
+    auto last = NodeOp::create(rewriter, derivedNodeLoc(loc, "Neg"), TypeRange{sumType},
+                               ValueRange{sum.getResult(0)}, "Neg", "");
+    auto resultType = cast<RankedTensorType>(op.getType());
+    auto fullType = resultType.clone(xType.getElementType());
+    Value full = ConcatOp::create(rewriter, derivedNodeLoc(loc, "Concat"), fullType,
+                                  ValueRange{x, last.getResult(0)},
+                                  rewriter.getI64IntegerAttr(-1));
+    full = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_full"), full,
+                              elementType);
+    auto rms = norm::RMSNormOp::create(rewriter, loc, resultType, full, op.getScale(),
+                                       op.getBias(), rewriter.getI64IntegerAttr(-1),
+                                       op.getEpsilonAttr(), /*unit_offset=*/nullptr);
+    takeOutputNames(op, rms);
+    rewriter.replaceOp(op, rms.getResult());
     return success();
   }
 };
@@ -281,8 +340,7 @@ struct RMSScaleToONNX : OpRewritePattern<norm::RMSScaleOp> {
     int64_t opset = getOpsetVersion(op);
     Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast"),
                                  op.getInput(), statType);
-    Value squared = MulOp::create(rewriter, derivedNodeLoc(loc, "Square"),
-                                  x.getType(), x, x);
+    Value squared = square(rewriter, loc, x);
     Value value = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_value"),
                                      op.getValue(), statType);
     Value scaled;
@@ -387,7 +445,8 @@ struct ConvertNormToONNXPass
     : impl::ConvertNormToONNXBase<ConvertNormToONNXPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<LayerNormToONNX, RMSNormToONNX, RMSScaleToONNX, BatchNormToONNX,
+    patterns.add<LayerNormToONNX, RMSNormToONNX, RMSScaleToONNX, CRMSNormToONNX,
+                 BatchNormToONNX,
                  SkipLayerNormToONNX, SkipRMSNormToONNX>(&getContext());
     GreedyRewriteConfig config;
     config.enableFolding(false);

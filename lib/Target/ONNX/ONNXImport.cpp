@@ -408,7 +408,7 @@ static StringRef typedOpName(StringRef domain, StringRef opType) {
     TYPED(Sqrt) TYPED(Reciprocal) TYPED(Identity) TYPED(Cast)
     TYPED(ReduceMean) TYPED(Gemm) TYPED(Gather) TYPED(Transpose)
     TYPED(Reshape) TYPED(Flatten) TYPED(Constant) TYPED(Conv)
-    TYPED(ConvTranspose)
+    TYPED(ConvTranspose) TYPED(Shape) TYPED(Size) TYPED(Concat) TYPED(Expand)
 #undef TYPED
     return map;
   }();

@@ -4,7 +4,7 @@
 // the value: value / sqrt(mean(x * x) + eps), with casts around fp16.
 // CHECK-LABEL: func.func @rms_scale_f16
 // CHECK: %[[X:.*]] = onnx.Cast(%arg1) {to = 1 : i64} : (tensor<2x4xf16>) -> tensor<2x4xf32>
-// CHECK: %[[SQ:.*]] = onnx.Mul(%[[X]], %[[X]])
+// CHECK: %[[SQ:.*]] = onnx.Pow(%[[X]], %{{.*}})
 // CHECK: %[[V:.*]] = onnx.Cast(%arg0) {to = 1 : i64} : (tensor<2x3xf16>) -> tensor<2x3xf32>
 // CHECK: %[[MS:.*]] = onnx.ReduceMean(%[[SQ]]) {axes = array<i64: 1>} : (tensor<2x4xf32>) -> tensor<2x1xf32>
 // CHECK: %[[EPS:.*]] = onnx.Constant {value = dense<9.99999997E-7> : tensor<f32>}

@@ -98,7 +98,33 @@ LogicalResult RMSNormOp::verify() {
     return emitOpError("epsilon must be non-negative");
   if (getUnitOffset() && !getScale())
     return emitOpError("unit_offset requires a scale");
-  return verifyTrailingNorm(*this, getAxis(), {{"scale", getScale()}});
+  return verifyTrailingNorm(*this, getAxis(),
+                            {{"scale", getScale()}, {"bias", getBias()}});
+}
+
+LogicalResult CRMSNormOp::verify() {
+  if (getEpsilon().convertToDouble() < 0)
+    return emitOpError("epsilon must be non-negative");
+  auto input = cast<ShapedType>(getInput().getType());
+  auto result = cast<ShapedType>(getType());
+  if (!input.hasRank() || !result.hasRank())
+    return success();
+  if (input.getRank() < 1 || input.getRank() != result.getRank())
+    return emitOpError("input and result must have the same rank >= 1");
+  for (int64_t d = 0; d + 1 < input.getRank(); ++d)
+    if (!input.isDynamicDim(d) && !result.isDynamicDim(d) &&
+        input.getDimSize(d) != result.getDimSize(d))
+      return emitOpError("input and result differ in dim ") << d;
+  int64_t stored = input.getShape().back(), full = result.getShape().back();
+  if (!ShapedType::isDynamic(stored) && !ShapedType::isDynamic(full) &&
+      stored + 1 != full)
+    return emitOpError("the result's last dim (")
+           << full << ") must be one more than the input's (" << stored << ")";
+  for (auto [what, weight] : {std::pair<StringRef, Value>{"scale", getScale()},
+                              {"bias", getBias()}})
+    if (failed(verifyAffineOperand(*this, what, weight, result, result.getRank() - 1)))
+      return failure();
+  return success();
 }
 
 LogicalResult BatchNormOp::verify() {

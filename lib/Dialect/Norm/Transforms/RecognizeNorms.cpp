@@ -166,7 +166,8 @@ struct RMSNormalizationNode : NormNodePattern<RMSNormalizationNode> {
       return failure();
     auto norm = RMSNormOp::create(rewriter, 
         node.getLoc(), resultTypeFor(node), node.getOperand(0),
-        node.getOperand(1), rewriter.getI64IntegerAttr(intAttr(node, "axis", -1)),
+        node.getOperand(1), /*bias=*/Value(),
+        rewriter.getI64IntegerAttr(intAttr(node, "axis", -1)),
         epsilonAttr(node, 1e-5), /*unit_offset=*/nullptr);
     norm->setAttr(onnxir::kOutputNamesAttr, pickOutputNames(node, {0}));
     return finishRecognition(node, norm, {norm.getResult()},

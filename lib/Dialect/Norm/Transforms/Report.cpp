@@ -14,6 +14,7 @@ StringRef mlir::norm::getNormKind(Operation *op) {
   return llvm::TypeSwitch<Operation *, StringRef>(op)
       .Case([](LayerNormOp) { return "layer_norm"; })
       .Case([](RMSNormOp) { return "rms_norm"; })
+      .Case([](CRMSNormOp) { return "crms_norm"; })
       .Case([](BatchNormOp) { return "batch_norm"; })
       .Case([](SkipLayerNormOp) { return "skip_layer_norm"; })
       .Case([](SkipRMSNormOp) { return "skip_rms_norm"; })

@@ -65,29 +65,56 @@ def Norm_LayerNormOp : Norm_Op<"layer_norm", [AttrSizedOperandSegments]> {
   }];
 }
 
-def Norm_RMSNormOp : Norm_Op<"rms_norm"> {
+def Norm_RMSNormOp : Norm_Op<"rms_norm", [AttrSizedOperandSegments]> {
   let summary = "root-mean-square normalization over the trailing dims from `axis`";
   let description = [{
-    `y = x / sqrt(mean(x^2) + epsilon) * g`, with the mean over the dims
+    `y = x / sqrt(mean(x^2) + epsilon) * g + bias`, with the mean over the dims
     `[axis, rank)`. The gain `g` is `scale`, or `1 + scale` when
     `unit_offset` is set (the Gemma convention); an absent `scale` means
-    `g = 1`. Same semantics as ONNX `RMSNormalization` (opset 23) and
-    onnxruntime's `SimplifiedLayerNormalization`.
+    `g = 1` and an absent `bias` means 0. Without `bias` this is ONNX
+    `RMSNormalization` (opset 23) and onnxruntime's
+    `SimplifiedLayerNormalization`. The `bias` is what a LayerNorm keeps when
+    `norm-pre-ln-to-rms` proves its input zero-mean.
   }];
   let arguments = (ins Norm_FloatTensor:$input,
                        Optional<Norm_FloatTensor>:$scale,
+                       Optional<Norm_FloatTensor>:$bias,
                        DefaultValuedAttr<I64Attr, "-1">:$axis,
                        DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon,
                        UnitAttr:$unit_offset);
   let results = (outs Norm_FloatTensor:$result);
   let assemblyFormat = [{
     $input (`scale` `(` $scale^ `:` type($scale) `)`)?
+           (`bias` `(` $bias^ `:` type($bias) `)`)?
     attr-dict `:` type($input) `->` type($result)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     std::optional<int64_t> getNormalizedAxis();
   }];
+}
+
+def Norm_CRMSNormOp : Norm_Op<"crms_norm", [AttrSizedOperandSegments]> {
+  let summary = "RMS normalization of a compressed zero-mean vector (CRMSNorm)";
+  let description = [{
+    The input holds the first `d - 1` entries of a zero-mean `d`-vector along
+    the last dim (the residual stream after `norm-pre-ln-to-rms{compress=1}`);
+    its last entry is `x_d = -sum(x)`. The result is the RMS normalization of
+    the whole `d`-vector:
+    `y = [x, x_d] / sqrt((sum(x^2) + sum(x)^2) / d + epsilon) * scale + bias`,
+    with `d` entries along the last dim (Jiang et al., NeurIPS 2023).
+  }];
+  let arguments = (ins Norm_FloatTensor:$input,
+                       Optional<Norm_FloatTensor>:$scale,
+                       Optional<Norm_FloatTensor>:$bias,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+  let results = (outs Norm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`scale` `(` $scale^ `:` type($scale) `)`)?
+           (`bias` `(` $bias^ `:` type($bias) `)`)?
+    attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
 }
 
 def Norm_BatchNormOp : Norm_Op<"batch_norm"> {

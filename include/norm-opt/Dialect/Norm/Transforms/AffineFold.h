@@ -134,9 +134,32 @@ SmallVector<PrecisionLoss> foldAffineIntoReaders(RewriterBase &rewriter,
 /// unit roundoff (see PrecisionLoss); fills `loss` and returns whether any.
 bool checkRounding(Type elementType, ArrayRef<double> exact, PrecisionLoss &loss);
 
-/// Erases the op defining `value` (an initializer, Constant, Identity or
-/// Transpose) when nothing reads it, and then its inputs likewise.
-void eraseIfUnused(RewriterBase &rewriter, Value value);
+/// Erases the ops defining `values` (initializers, Constants, Identities,
+/// Transposes) that nothing reads any more, and then their inputs likewise.
+/// Each op is erased once, even when listed twice or reached again through
+/// an Identity.
+void eraseIfUnused(RewriterBase &rewriter, ArrayRef<Value> values);
+inline void eraseIfUnused(RewriterBase &rewriter, Value value) {
+  eraseIfUnused(rewriter, ArrayRef<Value>{value});
+}
+
+//===----------------------------------------------------------------------===//
+// Centering (Pre-LN -> RMSNorm)
+//===----------------------------------------------------------------------===//
+
+/// Subtracts from every fiber of `values` (row-major, `shape`) along `axis`
+/// its mean: `W (I - 11^T/n)` when `axis` is the output dim of a weight.
+void centerAlongAxis(MutableArrayRef<double> values, ArrayRef<int64_t> shape,
+                     int64_t axis);
+
+/// A new initializer holding the constant `value` centered along `axis`,
+/// named after the original. An `axis` outside the tensor's dims (or of size
+/// 1) means the tensor is broadcast along it, so its centered value is zero.
+/// With `dropLast`, the last entry along `axis` is dropped after centering
+/// (CRMSNorm: a zero-mean vector is fixed by the others). Fails (with an
+/// error) when `value` is not a float constant with a static shape.
+FailureOr<Value> createCenteredConstant(OpBuilder &builder, Value value,
+                                        int64_t axis, bool dropLast = false);
 
 } // namespace mlir::norm
 

@@ -253,6 +253,31 @@ def ONNX_ConstantOp : ONNX_TypedOp<"Constant"> {
   let assemblyFormat = "attr-dict `:` type($output)";
 }
 
+def ONNX_ConcatOp : ONNX_TypedOp<"Concat"> {
+  let summary = "ONNX Concat";
+  let arguments = (ins Variadic<AnyType>:$inputs, I64Attr:$axis);
+  let results = (outs AnyType:$concat_result);
+}
+
+def ONNX_ExpandOp : ONNX_TypedOp<"Expand"> {
+  let summary = "ONNX Expand (numpy broadcasting to a shape)";
+  let arguments = (ins AnyType:$input, AnyType:$shape);
+  let results = (outs AnyType:$output);
+}
+
+def ONNX_ShapeOp : ONNX_TypedOp<"Shape"> {
+  let summary = "ONNX Shape: reads only its input's shape";
+  let arguments = (ins AnyType:$data, OptionalAttr<I64Attr>:$start,
+                       OptionalAttr<I64Attr>:$end);
+  let results = (outs AnyType:$shape);
+}
+
+def ONNX_SizeOp : ONNX_TypedOp<"Size"> {
+  let summary = "ONNX Size: reads only its input's shape";
+  let arguments = (ins AnyType:$data);
+  let results = (outs AnyType:$size);
+}
+
 class ONNX_ConvLikeOp<string mnemonic> : ONNX_TypedOp<mnemonic> {
   let results = (outs AnyType:$y);
   dag convArgs = (ins AnyType:$x, AnyType:$w, Optional<AnyType>:$b,

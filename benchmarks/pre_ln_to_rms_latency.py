@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""onnxruntime CPU latency of a GPT-2-style Pre-LN model before and after
+`norm-opt --norm-pre-ln-to-rms`, in one run (issue 3's benchmark).
+
+Exports the model with torch at opset 17 (and 13 with --opset), rewrites it,
+checks the rewrite numerically, and times both models in one onnxruntime
+process: batch 4, sequence 128, 1 thread, runs interleaved, median of
+--runs (>= 30). Both sessions use onnxruntime's default optimization level.
+Also reports which norm kernels onnxruntime ended up running (from the
+optimized graphs it saves), to show whether its fusions recognized the
+exported RMSNorm.
+
+  benchmarks/pre_ln_to_rms_latency.py [--layers 12 --d 768 --heads 12] [--runs 30]
+"""
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "test", "e2e"))
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import torch  # noqa: E402
+
+import e2e_common  # noqa: E402
+from models import GPT2, set_nontrivial_norm_params  # noqa: E402
+
+NORM_OPS = ("LayerNormalization", "SimplifiedLayerNormalization",
+            "SkipLayerNormalization", "SkipSimplifiedLayerNormalization",
+            "RMSNormalization", "ReduceMean", "Pow")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--layers", type=int, default=12)
+    p.add_argument("--d", type=int, default=768)
+    p.add_argument("--heads", type=int, default=12)
+    p.add_argument("--vocab", type=int, default=50257)
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--seq", type=int, default=128)
+    p.add_argument("--runs", type=int, default=30)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--opset", type=int, default=17)
+    args = p.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="norm-opt-bench-") as tmp:
+        torch.manual_seed(0)
+        model = GPT2(vocab=args.vocab, positions=max(args.seq, 16), d=args.d,
+                     heads=args.heads, layers=args.layers).eval()
+        set_nontrivial_norm_params(model, 1)
+        ids = torch.randint(0, args.vocab, (args.batch, args.seq))
+        original = os.path.join(tmp, "gpt2.onnx")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (ids,), original, opset_version=args.opset,
+                              input_names=["input_ids"], output_names=["logits"])
+        rewritten = os.path.join(tmp, "gpt2.rms.onnx")
+        report, error = e2e_common.optimize(original, rewritten,
+                                            os.path.join(tmp, "report.json"),
+                                            ["--norm-pre-ln-to-rms"])
+        if error:
+            sys.exit(f"norm-opt failed: {error}")
+        counts = e2e_common.norm_counts(report)
+
+        batch = e2e_common.OrtBatch(tmp)
+        feeds = {"input_ids": ids.numpy()}
+        batch.add(original, feeds)
+        batch.add(rewritten, feeds)
+        (ref, e1), (out, e2) = batch.run()
+        if e1 or e2:
+            sys.exit(f"onnxruntime failed: {e1 or e2}")
+        err = e2e_common.rel_err(out[0][1], ref[0][1])
+
+        opt_dir = os.path.join(tmp, "ort-opt")
+        os.makedirs(opt_dir)
+        timing = subprocess.run(
+            ["node", os.path.join(HERE, "ort_latency.js"), "--runs", str(args.runs),
+             "--threads", str(args.threads), "--opt-dir", opt_dir,
+             "--input", f"input_ids:int64:{args.batch}x{args.seq}:{args.vocab}",
+             original, rewritten],
+            capture_output=True, text=True, cwd=os.path.join(HERE, "..", "test", "e2e"))
+        if timing.returncode != 0:
+            sys.exit(f"timing failed: {timing.stderr}")
+        times = json.loads(timing.stdout)
+
+        def kernels(path):
+            name = os.path.basename(path)[:-len(".onnx")] + ".ort-opt.onnx"
+            graph = onnx.load(os.path.join(opt_dir, name), load_external_data=False).graph
+            found = collections.Counter(n.op_type for n in graph.node if n.op_type in NORM_OPS)
+            return ", ".join(f"{k} {v}" for k, v in sorted(found.items())) or "none"
+
+        t0 = times[original]["median_ms"]
+        t1 = times[rewritten]["median_ms"]
+        params = sum(p.numel() for p in model.parameters())
+        print(f"GPT-2-style model: {args.layers} layers, d={args.d}, heads={args.heads}, "
+              f"vocab={args.vocab}, {params / 1e6:.1f}M params, opset {args.opset}")
+        print(f"input [{args.batch} x {args.seq}], onnxruntime {args.threads} thread(s), "
+              f"default optimization level, median of {args.runs} interleaved runs")
+        print(f"norms after the rewrite: {counts}; rel err of logits vs original: {err:.3e}")
+        print()
+        print(f"| model | median latency (ms) | norm kernels onnxruntime ran |")
+        print(f"|---|---|---|")
+        print(f"| original (LayerNorm) | {t0:.1f} | {kernels(original)} |")
+        print(f"| --norm-pre-ln-to-rms | {t1:.1f} | {kernels(rewritten)} |")
+        print()
+        print(f"speed-up: {t0 / t1:.3f}x (latency {(t1 / t0 - 1) * 100:+.1f}%)")
+        if err > 1e-5:
+            print("FAIL: the rewrite changed the outputs by more than 1e-5")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

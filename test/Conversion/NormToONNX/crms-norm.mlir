@@ -1,0 +1,35 @@
+// RUN: norm-opt %s -split-input-file -convert-norm-to-onnx | FileCheck %s
+
+// The 4th entry is restored as minus the sum of the stored three, and the
+// 4-vector exported as an RMSNorm (opset 17: the decomposition onnxruntime
+// fuses, squaring with Pow).
+// CHECK-LABEL: func.func @crms
+// CHECK: %[[SUM:.*]] = onnx.node "ReduceSum"(%arg0, %{{.*}}) {{.*}} -> tensor<2x1xf32>
+// CHECK: %[[NEG:.*]] = onnx.node "Neg"(%[[SUM]])
+// CHECK: %[[FULL:.*]] = onnx.Concat(%arg0, %[[NEG]]) {axis = -1 : i64} : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>
+// CHECK: onnx.Pow(%[[FULL]]
+// CHECK: onnx.ReduceMean
+// CHECK: %[[DIV:.*]] = onnx.Div(%[[FULL]]
+// CHECK: onnx.Mul(%[[DIV]], %arg1)
+module attributes {onnx.opset_import = {ai.onnx = 17 : i64}} {
+  func.func @crms(%x: tensor<2x3xf32>, %g: tensor<4xf32>) -> tensor<2x4xf32> {
+    %y = norm.crms_norm %x scale(%g : tensor<4xf32>) : tensor<2x3xf32> -> tensor<2x4xf32>
+    return %y : tensor<2x4xf32>
+  }
+}
+
+// -----
+
+// Opset 23: RMSNormalization on the restored vector; fp16 statistics in fp32.
+// CHECK-LABEL: func.func @crms_fp16
+// CHECK: onnx.Cast(%arg0) {to = 1 : i64}
+// CHECK: onnx.node "ReduceSum"
+// CHECK: onnx.Concat
+// CHECK: onnx.Cast(%{{.*}}) {to = 10 : i64}
+// CHECK: onnx.node "RMSNormalization"
+module attributes {onnx.opset_import = {ai.onnx = 23 : i64}} {
+  func.func @crms_fp16(%x: tensor<2x3xf16>, %g: tensor<4xf16>) -> tensor<2x4xf16> {
+    %y = norm.crms_norm %x scale(%g : tensor<4xf16>) : tensor<2x3xf16> -> tensor<2x4xf16>
+    return %y : tensor<2x4xf16>
+  }
+}
