@@ -91,8 +91,10 @@ llvm::json::Object mlir::norm::buildReport(ModuleOp module) {
       history[it->second].second.push_back(std::move(entry));
     }
   }
+  // json::ObjectKey does not copy a StringRef: give it its own string, the
+  // map's keys die with this function.
   for (auto &entry : actionCounts)
-    counts[entry.getKey()] = entry.getValue();
+    counts[entry.getKey().str()] = entry.getValue();
 
   llvm::json::Array norms;
   for (auto &[name, actions] : history) {
