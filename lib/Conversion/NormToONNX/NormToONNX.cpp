@@ -201,6 +201,9 @@ struct BatchNormToONNX : OpRewritePattern<norm::BatchNormOp> {
                    op.getVar()},
         "BatchNormalization", "");
     node->setAttr("epsilon", op.getEpsilonAttr());
+    // Before opset 7 the node computes batch statistics unless is_test = 1.
+    if (getOpsetVersion(op) < 7)
+      node->setAttr("is_test", rewriter.getI64IntegerAttr(1));
     takeOutputNames(op, node);
     rewriter.replaceOp(op, node.getResults());
     return success();
