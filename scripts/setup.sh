@@ -6,7 +6,8 @@
 # incrementally.
 #
 #   scripts/setup.sh            install + configure + build everything
-#   NORM_OPT_SKIP_BUILD=1 scripts/setup.sh     install only
+#   NORM_OPT_SKIP_BUILD=1 scripts/setup.sh     install and configure only
+#   NORM_OPT_JOBS=N                            ninja -j N
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -63,8 +64,6 @@ else
   log "onnxruntime-node $have present"
 fi
 
-[[ "${NORM_OPT_SKIP_BUILD:-0}" == 1 ]] && exit 0
-
 # Configure once (again only if the cache is gone), then build incrementally.
 if [[ ! -f build/build.ninja ]]; then
   cmake_args=(-G Ninja -S . -B build -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit)
@@ -74,6 +73,7 @@ if [[ ! -f build/build.ninja ]]; then
   log "configuring: cmake ${cmake_args[*]}"
   cmake "${cmake_args[@]}" >/dev/null
 fi
+[[ "${NORM_OPT_SKIP_BUILD:-0}" == 1 ]] && exit 0
 # Paths relative to the checkout, so that every checkout shares the cache.
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
 log "building (ninja -C build)"
