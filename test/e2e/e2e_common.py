@@ -58,20 +58,26 @@ class OrtBatch:
         self.workdir = workdir
         self.jobs = []
 
-    def add(self, model, inputs, opt_level="disabled"):
-        """Queues a run of `model` on `inputs` ({name: np.ndarray}); returns
-        the job index. Inputs are written as .npy files."""
+    def add(self, model, inputs, opt_level="disabled", optimized_model=None):
+        """Queues a run of `model` on `inputs` ({name: np.ndarray}; None: only
+        create the session); returns the job index. Inputs are written as
+        .npy files. `optimized_model` saves the model as onnxruntime
+        optimized it at `opt_level`."""
         index = len(self.jobs)
         job_dir = os.path.join(self.workdir, f"ort_job_{index}")
         os.makedirs(job_dir, exist_ok=True)
         files = {}
-        for i, (name, value) in enumerate(inputs.items()):
+        for i, (name, value) in enumerate((inputs or {}).items()):
             path = os.path.join(job_dir, f"input_{i}.npy")
             np.save(path, np.ascontiguousarray(value))
             files[name] = path
-        self.jobs.append({"model": model, "inputs": files,
-                          "out_dir": os.path.join(job_dir, "out"),
-                          "opt_level": opt_level})
+        job = {"model": model, "inputs": files, "opt_level": opt_level,
+               "run": inputs is not None}
+        if inputs is not None:
+            job["out_dir"] = os.path.join(job_dir, "out")
+        if optimized_model:
+            job["optimized_model"] = optimized_model
+        self.jobs.append(job)
         return index
 
     def run(self):
@@ -97,6 +103,8 @@ class OrtBatch:
                 results.append((None, f"onnxruntime runner crashed: {proc.stderr.strip()[-500:]}"))
             elif not entry["ok"]:
                 results.append((None, f"onnxruntime: {entry['error']}"))
+            elif not job["run"]:
+                results.append(([], None))
             else:
                 with open(os.path.join(job["out_dir"], "outputs.json")) as f:
                     listing = json.load(f)

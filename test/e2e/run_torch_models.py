@@ -18,7 +18,10 @@ For each model, one case:
   - onnx.checker (full check) accepts out.onnx;
   - onnxruntime outputs of model.onnx and out.onnx on the same random inputs
     agree within 1e-5 relative error (||out - ref|| / ||ref||, printed), and
-    model.onnx agrees with PyTorch itself (sanity of the oracle).
+    model.onnx agrees with PyTorch itself (sanity of the oracle);
+  - onnxruntime's own optimizer (level extended) fuses as many norms of
+    out.onnx into its normalization kernels as of model.onnx: what norm-opt
+    writes must not run slower in onnxruntime than what it read.
 
 Usage: run_torch_models.py [-k SUBSTRING]
 """
@@ -37,6 +40,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_common as e2e  # noqa: E402
 
 TOLERANCE = 1e-5
+# The kernels onnxruntime fuses normalization chains into.
+ORT_NORM_OPS = {"LayerNormalization", "SimplifiedLayerNormalization", "SkipLayerNormalization",
+                "SkipSimplifiedLayerNormalization", "BatchNormalization"}
 # The ops norm-opt expresses a norm in when writing ONNX (convert-norm-to-onnx).
 NORM_EXPANSION_OPS = {
     "layer_norm": {"LayerNormalization", "ReduceMean", "Sub", "Mul", "Add", "Sqrt",
@@ -157,8 +163,15 @@ def check_case(name, work, ort):
         problems.append(f"out.onnx re-reads as {e2e.format_counter(e2e.norm_counts(again))}")
 
     feeds = {k: v.numpy() for k, v in inputs.items()}
-    pending = (ort.add(model_path, feeds), ort.add(out_path, feeds), torch_out)
+    fused = [os.path.join(case_dir, f"{stem}.ort.onnx") for stem in ("model", "out")]
+    for path, fused_path in zip((model_path, out_path), fused):
+        ort.add(path, None, opt_level="extended", optimized_model=fused_path)
+    pending = (ort.add(model_path, feeds), ort.add(out_path, feeds), torch_out, fused)
     return problems, details, pending
+
+
+def ort_norm_nodes(path):
+    return sum(n.op_type in ORT_NORM_OPS for n in onnx.load(path).graph.node)
 
 
 def main():
@@ -184,8 +197,16 @@ def main():
     results = ort.run()
     for name, problems, details, pending in cases:
         if pending:
-            before_job, after_job, torch_out = pending
+            before_job, after_job, torch_out, fused = pending
             (before, e1), (after, e2_) = results[before_job], results[after_job]
+            if all(os.path.exists(p) for p in fused):
+                n_before, n_after = (ort_norm_nodes(p) for p in fused)
+                details.append(f"onnxruntime fuses {n_after} norms (original: {n_before})")
+                if n_after < n_before:
+                    problems.append(f"onnxruntime fuses only {n_after} norms of out.onnx, "
+                                    f"{n_before} of model.onnx")
+            else:
+                problems.append("onnxruntime could not optimize model.onnx or out.onnx")
             if e1 or e2_:
                 problems.append(e1 or e2_)
             else:
