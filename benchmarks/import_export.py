@@ -152,20 +152,20 @@ proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subproce
 _, status, usage = os.wait4(proc.pid, 0)
 wall = time.perf_counter() - start
 err = proc.stderr.read().decode(errors="replace")
-print(wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+print(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
 sys.stdout.write(err[-800:])
 """
 
 
 def measure(argv, cwd=None):
-    """(wall seconds, peak RSS bytes) of one run of argv; raises on failure."""
+    """(wall s, CPU s, peak RSS bytes) of one run of argv; raises on failure."""
     proc = subprocess.run([sys.executable, "-S", "-c", MEASURE, *argv], cwd=cwd,
                           capture_output=True, text=True, check=True)
     first, _, rest = proc.stdout.partition("\n")
-    wall, rss_kib, code = first.split()
+    wall, cpu, rss_kib, code = first.split()
     if int(code) != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({code}): {rest}")
-    return float(wall), int(rss_kib) * 1024
+    return float(wall), float(cpu), int(rss_kib) * 1024
 
 
 def mb(n):
@@ -209,17 +209,21 @@ def main():
     for _ in range(args.repeat):
         for name, argv in tools.items():
             results[name].append(measure(argv, cwd=e2e.E2E_DIR))
-    best = {name: (min(w for w, _ in runs), max(r for _, r in runs))
+    best = {name: (min(w for w, _, _ in runs), min(c for _, c, _ in runs),
+                   max(r for _, _, r in runs))
             for name, runs in results.items()}
 
-    print(f"\n{args.repeat} runs each; wall = best, peak RSS = largest; file {mb(size)}\n")
-    header = f"| {'':32} | {'wall time':>10} | {'peak RSS':>10} | {'RSS / file':>10} |"
+    print(f"\n{args.repeat} runs each; wall and CPU (user + sys) time = best, "
+          f"peak RSS = largest; file {mb(size)}\n")
+    header = (f"| {'':32} | {'wall time':>10} | {'CPU time':>10} | {'peak RSS':>10} "
+              f"| {'RSS / file':>10} |")
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
-    for name, (wall, rss) in best.items():
-        print(f"| {name:32} | {wall:9.2f}s | {mb(rss):>10} | {rss / size:9.2f}x |")
-    (nw, nr), (ow, orss) = best["norm-opt"], best["onnxruntime"]
-    print(f"| {'norm-opt / onnxruntime':32} | {nw / ow:9.2f}x | {nr / orss:9.2f}x | {'':>10} |")
+    for name, (wall, cpu, rss) in best.items():
+        print(f"| {name:32} | {wall:9.2f}s | {cpu:9.2f}s | {mb(rss):>10} | {rss / size:9.2f}x |")
+    (nw, nc, nr), (ow, oc, orss) = best["norm-opt"], best["onnxruntime"]
+    print(f"| {'norm-opt / onnxruntime':32} | {nw / ow:9.2f}x | {nc / oc:9.2f}x "
+          f"| {nr / orss:9.2f}x | {'':>10} |")
     print(f"\noutput sizes: norm-opt {mb(os.path.getsize(out_path))}, "
           f"onnxruntime {mb(os.path.getsize(ort_out))}")
     targets = [("norm-opt wall time < 3 s", nw < 3.0),
