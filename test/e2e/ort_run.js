@@ -164,8 +164,9 @@ async function runJob(job) {
 }
 
 function usage() {
-  process.stderr.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 27)
-      .map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  const lines = fs.readFileSync(__filename, 'utf8').split('\n').slice(1);
+  const header = lines.slice(0, lines.findIndex((l) => !l.startsWith('//')));
+  process.stderr.write(header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
   process.exit(2);
 }
 
