@@ -10,11 +10,12 @@ def ConvertNormToONNX : Pass<"convert-norm-to-onnx", "ModuleOp"> {
     Run by the exporter before writing a model; also usable on its own.
 
     - `norm.layer_norm` -> `LayerNormalization` at opset >= 17, else the
-      decomposition `ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul,
+      decomposition `ReduceMean, Sub, Pow(2), ReduceMean, Add, Sqrt, Div, Mul,
       Add` (statistics in fp32: fp16/bf16 inputs are cast around them);
     - `norm.rms_norm` -> `RMSNormalization` at opset >= 23, else
-      `Pow, ReduceMean, Add, Sqrt, Div, Mul` (docs/Rationale.md says why
-      this form and not onnxruntime's `SimplifiedLayerNormalization`);
+      `Pow(2), ReduceMean, Add, Sqrt, Div, Mul` (docs/Rationale.md says why
+      this form and not onnxruntime's `SimplifiedLayerNormalization`, and why
+      the square is a `Pow`: it is the spelling onnxruntime fuses);
     - `norm.batch_norm` -> `BatchNormalization`;
     - `norm.skip_layer_norm` / `norm.skip_rms_norm` -> `com.microsoft`
       `SkipLayerNormalization` / `SkipSimplifiedLayerNormalization`.

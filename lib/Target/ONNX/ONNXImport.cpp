@@ -576,8 +576,11 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   // The model shell: every model field except the graph, kept verbatim.
   {
+    // Copy the model with its graph set aside: copying the graph too would
+    // duplicate every weight for a moment (a second model's worth of RSS).
+    onnx::GraphProto *graphProto = model.release_graph();
     onnx::ModelProto shell(model);
-    shell.clear_graph();
+    model.set_allocated_graph(graphProto);
     (*module)->setAttr("onnx.model_shell",
                        builder.getStringAttr(shell.SerializeAsString()));
   }

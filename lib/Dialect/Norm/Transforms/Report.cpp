@@ -92,7 +92,8 @@ llvm::json::Object mlir::norm::buildReport(ModuleOp module) {
       history[it->second].second.push_back(std::move(entry));
     }
   }
-  // json::ObjectKey keeps a StringRef without copying: give it a string.
+  // json::ObjectKey does not copy a StringRef: give it its own string, the
+  // map's keys die with this function.
   for (auto &entry : actionCounts)
     counts[entry.getKey().str()] = entry.getValue();
 

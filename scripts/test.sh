@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# scripts/test.sh: sets up and builds norm-opt, then runs every test suite:
+#   lit      the IR tests (test/**/*.mlir, *.onnxtxt, *.test) with FileCheck
+#   e2e      test/e2e: the libonnx-testdata norm tests and the torch-exported
+#            models, with onnxruntime (npm) as the oracle
+# and ends with one line `N passed, N failed` (the sum over all suites).
+# Exits non-zero if anything failed.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY=/usr/bin/python3
+LIT=/usr/lib/llvm-22/bin/lit
+
+passed=0
+failed=0
+summary=()
+add() {  # add SUITE PASSED FAILED
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+  summary+=("$1: $2 passed, $3 failed")
+}
+
+start=$SECONDS
+if ! scripts/setup.sh; then
+  echo "test: set-up or build failed" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+echo "test: set-up and build took $((SECONDS - start)) s"
+
+# lit, with its results as JSON (XFAIL counts as passed; UNSUPPORTED is
+# neither and is listed).
+start=$SECONDS
+results="$ROOT/build/lit-results.json"
+rm -f "$results"
+"$LIT" -sv --no-progress-bar build/test -o "$results"
+if [[ -f "$results" ]]; then
+  read -r lp lf lu < <("$PY" - "$results" <<'PY'
+import json, sys
+tests = json.load(open(sys.argv[1]))["tests"]
+ok = sum(t["code"] in ("PASS", "XFAIL") for t in tests)
+unsupported = [t["name"] for t in tests if t["code"] == "UNSUPPORTED"]
+for name in unsupported:
+    print(f"test: lit: unsupported here: {name}", file=sys.stderr)
+print(ok, len(tests) - ok - len(unsupported), len(unsupported))
+PY
+  )
+  add "lit ($((SECONDS - start)) s, ${lu} unsupported)" "$lp" "$lf"
+else
+  echo "test: lit produced no results" >&2
+  add lit 0 1
+fi
+
+# The end-to-end drivers each close with `e2e NAME: N passed, N failed`.
+for driver in run_testdata.py run_torch_models.py; do
+  start=$SECONDS
+  log="$ROOT/build/e2e-${driver%.py}.log"
+  "$PY" "test/e2e/$driver" 2>&1 | tee "$log"
+  line=$(grep -E '^e2e [a-z]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  if [[ -n "$line" ]]; then
+    read -r p f < <(sed -E 's/^e2e [a-z]+: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
+    add "${line%%:*} ($((SECONDS - start)) s)" "$p" "$f"
+  else
+    echo "test: $driver ended without a summary (crashed?)" >&2
+    add "e2e $driver" 0 1
+  fi
+done
+
+echo
+for line in "${summary[@]}"; do echo "  $line"; done
+echo "$passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,230 @@
+"""Shared helpers of the end-to-end drivers: running norm-opt and onnxruntime,
+reading tensors, comparing outputs, and reporting one line per case.
+
+Run with Debian's /usr/bin/python3 (numpy, onnx, torch).
+"""
+import collections
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+E2E_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(E2E_DIR))
+ORT_RUN = os.path.join(E2E_DIR, "ort_run.js")
+
+
+def norm_opt_path():
+    """norm-opt from $NORM_OPT, else the build tree (build/bin/norm-opt)."""
+    path = os.environ.get("NORM_OPT") or os.path.join(REPO_ROOT, "build", "bin", "norm-opt")
+    if not os.access(path, os.X_OK):
+        sys.exit(f"e2e: norm-opt not found at {path} (build it, or set NORM_OPT)")
+    return path
+
+
+def run_norm_opt(args, timeout=300):
+    """Runs norm-opt with `args`; returns the CompletedProcess."""
+    return subprocess.run([norm_opt_path()] + list(args), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def optimize(model_path, out_path, report_path, extra=()):
+    """`norm-opt model -o out --report report`; returns (report dict or None, error)."""
+    proc = run_norm_opt([model_path, "-o", out_path, "--report", report_path, *extra])
+    if proc.returncode != 0:
+        return None, f"norm-opt exited {proc.returncode}: {proc.stderr.strip()[:500]}"
+    with open(report_path) as f:
+        return json.load(f), None
+
+
+def norm_counts(report):
+    counts = report.get("counts", {})
+    return {k: counts.get(k, 0) for k in
+            ("layer_norm", "rms_norm", "batch_norm", "skip_layer_norm", "skip_rms_norm")}
+
+
+# --- onnxruntime through Node ----------------------------------------------
+
+class OrtBatch:
+    """Collects onnxruntime jobs and runs them in one Node process."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.jobs = []
+
+    def add(self, model, inputs, opt_level="disabled", optimized_model=None):
+        """Queues a run of `model` on `inputs` ({name: np.ndarray}; None: only
+        create the session); returns the job index. Inputs are written as
+        .npy files. `optimized_model` saves the model as onnxruntime
+        optimized it at `opt_level`."""
+        index = len(self.jobs)
+        job_dir = os.path.join(self.workdir, f"ort_job_{index}")
+        os.makedirs(job_dir, exist_ok=True)
+        files = {}
+        for i, (name, value) in enumerate((inputs or {}).items()):
+            path = os.path.join(job_dir, f"input_{i}.npy")
+            np.save(path, np.ascontiguousarray(value))
+            files[name] = path
+        job = {"model": model, "inputs": files, "opt_level": opt_level,
+               "run": inputs is not None}
+        if inputs is not None:
+            job["out_dir"] = os.path.join(job_dir, "out")
+        if optimized_model:
+            job["optimized_model"] = optimized_model
+        self.jobs.append(job)
+        return index
+
+    def run(self):
+        """Runs every queued job; returns a list of (outputs list or None, error)."""
+        if not self.jobs:
+            return []
+        jobs_file = os.path.join(self.workdir, "ort_jobs.json")
+        with open(jobs_file, "w") as f:
+            json.dump(self.jobs, f)
+        proc = subprocess.run(["node", ORT_RUN, "--batch", jobs_file],
+                              capture_output=True, text=True, cwd=E2E_DIR)
+        status = {}
+        for line in proc.stdout.splitlines():
+            try:
+                entry = json.loads(line)
+                status[entry["job"]] = entry
+            except (ValueError, KeyError):
+                pass
+        results = []
+        for i, job in enumerate(self.jobs):
+            entry = status.get(i)
+            if entry is None:
+                results.append((None, f"onnxruntime runner crashed: {proc.stderr.strip()[-500:]}"))
+            elif not entry["ok"]:
+                results.append((None, f"onnxruntime: {entry['error']}"))
+            elif not job["run"]:
+                results.append(([], None))
+            else:
+                with open(os.path.join(job["out_dir"], "outputs.json")) as f:
+                    listing = json.load(f)
+                results.append(([(o["name"], np.load(os.path.join(job["out_dir"], o["file"])))
+                                 for o in listing], None))
+        self.jobs = []
+        return results
+
+
+def check_ort_available():
+    proc = subprocess.run(["node", "-e", "require('onnxruntime-node')"], cwd=E2E_DIR,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit("e2e: onnxruntime-node is not installed in test/e2e/node_modules "
+                 "(run scripts/setup.sh)")
+
+
+# --- tensors and comparisons -------------------------------------------------
+
+def load_pb(path):
+    tensor = onnx.TensorProto()
+    with open(path, "rb") as f:
+        tensor.ParseFromString(f.read())
+    return tensor.name, numpy_helper.to_array(tensor)
+
+
+def rel_err(actual, expected):
+    """‖actual − expected‖ / ‖expected‖ in float64 (absolute if ‖expected‖ = 0)."""
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    denom = np.linalg.norm(e.ravel())
+    diff = np.linalg.norm((a - e).ravel())
+    return diff / denom if denom > 0 else diff
+
+
+def check_model(path):
+    """onnx.checker with full checking; returns an error string or None."""
+    try:
+        onnx.checker.check_model(path, full_check=True)
+    except Exception as e:  # checker raises several exception types
+        return f"onnx.checker: {str(e).strip().splitlines()[0][:300]}"
+    return None
+
+
+# --- graphs ------------------------------------------------------------------
+
+MLIR_OP = re.compile(r'=\s*(onnx|norm)\.(\w+)(?:\s+"([^"]+)")?')
+NOT_NODES = {"initializer", "none", "yield"}
+
+
+def mlir_op_types(text):
+    """Counter of the ONNX op types (and `norm.<op>`) of an MLIR graph."""
+    ops = collections.Counter()
+    for dialect, name, op_type in MLIR_OP.findall(text):
+        if dialect == "norm":
+            ops["norm." + name] += 1
+        elif name == "node":
+            ops[op_type] += 1
+        elif name not in NOT_NODES:
+            ops[name] += 1
+    return ops
+
+
+def op_types(model):
+    return collections.Counter(n.op_type for n in model.graph.node)
+
+
+def format_counter(counter):
+    return "{" + ", ".join(f"{k}:{v}" for k, v in sorted(counter.items()) if v) + "}"
+
+
+def prune_to_outputs(model, keep_outputs):
+    """Keeps only graph outputs in `keep_outputs` and the nodes they need."""
+    graph = model.graph
+    kept = [o for o in graph.output if o.name in keep_outputs]
+    del graph.output[:]
+    graph.output.extend(kept)
+    needed = set(keep_outputs)
+    live = []
+    for node in reversed(graph.node):
+        if any(o in needed for o in node.output):
+            live.append(node)
+            needed.update(i for i in node.input if i)
+    live.reverse()
+    del graph.node[:]
+    graph.node.extend(live)
+    inits = [t for t in graph.initializer if t.name in needed]
+    del graph.initializer[:]
+    graph.initializer.extend(inits)
+    return model
+
+
+# --- reporting -----------------------------------------------------------------
+
+class Suite:
+    """Prints one line per case and a closing `N passed, N failed` summary."""
+
+    def __init__(self, name):
+        self.name = name
+        self.passed = 0
+        self.failed = []
+
+    def record(self, case, problems, detail=""):
+        if problems:
+            self.failed.append(case)
+            print(f"FAIL {self.name}/{case}: " + "; ".join(problems)
+                  + (f" [{detail}]" if detail else ""), flush=True)
+        else:
+            self.passed += 1
+            print(f"PASS {self.name}/{case}" + (f": {detail}" if detail else ""), flush=True)
+
+    def finish(self):
+        print(f"e2e {self.name}: {self.passed} passed, {len(self.failed)} failed", flush=True)
+        return 0 if not self.failed else 1
+
+
+def workdir(prefix):
+    keep = os.environ.get("E2E_KEEP")
+    if keep:
+        path = os.path.join(keep, prefix)
+        os.makedirs(path, exist_ok=True)
+        return path
+    return tempfile.mkdtemp(prefix=f"norm-opt-{prefix}-")
