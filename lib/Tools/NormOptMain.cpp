@@ -24,6 +24,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
@@ -173,8 +174,12 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
   // ONNX users want the node, not an MLIR dump of the op, in a diagnostic.
   context.printOpOnDiagnostic(false);
   ScopedDiagnosticHandler handler(&context, printDiagnostic);
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  TimingScope rootTiming = timing.getRootScope();
 
   OwningOpRef<ModuleOp> module;
+  TimingScope readTiming = rootTiming.nest("Read input");
   if (inputFormat == Format::MLIR) {
     std::string error;
     auto file = openInputFile(opts.input, &error);
@@ -188,15 +193,28 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
   } else {
     module = onnxir::importONNXFile(opts.input, &context);
   }
+  readTiming.stop();
   if (!module)
     return failure();
 
-  PassManager pm(&context);
-  if (failed(applyPassManagerCLOptions(pm)))
+  // Recognition runs in a pass manager of its own: a --pass-pipeline
+  // replaces whatever the user's pass manager held before it.
+  auto runPipeline = [&](llvm::function_ref<LogicalResult(PassManager &)> populate) {
+    PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    pm.enableTiming(rootTiming);
+    if (failed(populate(pm)))
+      return failure();
+    return pm.run(*module);
+  };
+  if (inputFormat != Format::MLIR && opts.recognize &&
+      failed(runPipeline([](PassManager &pm) {
+        pm.addPass(norm::createNormRecognize());
+        return success();
+      })))
     return failure();
-  if (inputFormat != Format::MLIR && opts.recognize)
-    pm.addPass(norm::createNormRecognize());
-  if (failed(config.setupPassPipeline(pm)) || failed(pm.run(*module)))
+  if (failed(runPipeline([&](PassManager &pm) { return config.setupPassPipeline(pm); })))
     return failure();
 
   json::Object report = norm::buildReport(*module);
@@ -206,6 +224,7 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
     printSummary(report);
   json::Value reportValue(std::move(report));
 
+  TimingScope writeTiming = rootTiming.nest("Write output");
   switch (outputFormat) {
   case Format::MLIR:
     if (failed(writeText(opts.output, [&](raw_ostream &os) {
