@@ -52,7 +52,8 @@ else
 fi
 
 # The end-to-end drivers each close with `e2e NAME: N passed, N failed`.
-for driver in run_testdata.py run_torch_models.py; do
+for path in test/e2e/run_*.py; do
+  driver=$(basename "$path")
   start=$SECONDS
   log="$ROOT/build/e2e-${driver%.py}.log"
   "$PY" "test/e2e/$driver" 2>&1 | tee "$log"
