@@ -210,11 +210,11 @@ class Suite:
     def record(self, case, problems, detail=""):
         if problems:
             self.failed.append(case)
-            print(f"FAIL {self.name}/{case}: " + "; ".join(problems)
+            print(f"FAIL: {self.name}/{case}: " + "; ".join(problems)
                   + (f" [{detail}]" if detail else ""), flush=True)
         else:
             self.passed += 1
-            print(f"PASS {self.name}/{case}" + (f": {detail}" if detail else ""), flush=True)
+            print(f"PASS: {self.name}/{case}" + (f": {detail}" if detail else ""), flush=True)
 
     def finish(self):
         print(f"e2e {self.name}: {self.passed} passed, {len(self.failed)} failed", flush=True)
