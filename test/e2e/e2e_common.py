@@ -3,10 +3,12 @@ reading tensors, comparing outputs, and reporting one line per case.
 
 Run with Debian's /usr/bin/python3 (numpy, onnx, torch).
 """
+import argparse
 import collections
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,6 +116,39 @@ class OrtBatch:
         return results
 
 
+def latency_arguments(doc, layers, d, heads, vocab):
+    """A latency benchmark's command line: the model size (--layers, --d,
+    --heads, --vocab, with these defaults) and the timing (--batch 4, --seq
+    128, --runs 50, at least 30, --threads 1). Returns the parser, to add to;
+    check_runs(args) after parsing."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for name, default in (("layers", layers), ("d", d), ("heads", heads), ("vocab", vocab),
+                          ("batch", 4), ("seq", 128), ("runs", 50), ("threads", 1)):
+        parser.add_argument("--" + name, type=int, default=default)
+    return parser
+
+
+def check_runs(parser, args):
+    if args.runs < 30:
+        parser.error("--runs must be at least 30 (a median of fewer runs is noise here)")
+
+
+def ort_latency(models, inputs, runs, threads=1, opt_dir=None):
+    """Times `models` in one onnxruntime process with benchmarks/ort_latency.js
+    (interleaved run by run, after warm-up runs); `inputs` are its
+    `name:type:dims:bound` specs. Returns {model: {"median_ms", "runs_ms"}}."""
+    command = ["node", os.path.join(REPO_ROOT, "benchmarks", "ort_latency.js"),
+               "--runs", str(runs), "--threads", str(threads)]
+    for spec in inputs:
+        command += ["--input", spec]
+    if opt_dir:
+        command += ["--opt-dir", opt_dir]
+    proc = subprocess.run(command + list(models), capture_output=True, text=True, cwd=E2E_DIR)
+    if proc.returncode != 0:
+        sys.exit(f"timing failed: {proc.stderr.strip()[-500:]}")
+    return json.loads(proc.stdout)
+
+
 def check_ort_available():
     proc = subprocess.run(["node", "-e", "require('onnxruntime-node')"], cwd=E2E_DIR,
                           capture_output=True, text=True)
@@ -138,6 +173,11 @@ def rel_err(actual, expected):
     denom = np.linalg.norm(e.ravel())
     diff = np.linalg.norm((a - e).ravel())
     return diff / denom if denom > 0 else diff
+
+
+def worst_rel_err(outputs, references):
+    """The largest rel_err over paired OrtBatch output lists [(name, array)]."""
+    return max(rel_err(got, ref) for (_, got), (_, ref) in zip(outputs, references))
 
 
 def check_model(path):
@@ -199,13 +239,25 @@ def prune_to_outputs(model, keep_outputs):
 
 # --- reporting -----------------------------------------------------------------
 
+def argument_parser(doc):
+    """A driver's command line: its docstring's first line, and `-k`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("-k", default="", help="run only cases whose name contains this")
+    return parser
+
+
 class Suite:
-    """Prints one line per case and a closing `N passed, N failed` summary."""
+    """One driver's run: a work directory (`work`, removed at the end unless
+    $E2E_KEEP is set) with an OrtBatch on it (`ort`); prints one line per
+    case and a closing `e2e NAME: N passed, N failed` summary."""
 
     def __init__(self, name):
+        check_ort_available()
         self.name = name
         self.passed = 0
         self.failed = []
+        self.work = workdir(name)
+        self.ort = OrtBatch(self.work)
 
     def record(self, case, problems, detail=""):
         if problems:
@@ -217,6 +269,8 @@ class Suite:
             print(f"PASS: {self.name}/{case}" + (f": {detail}" if detail else ""), flush=True)
 
     def finish(self):
+        if not os.environ.get("E2E_KEEP"):
+            shutil.rmtree(self.work, ignore_errors=True)
         print(f"e2e {self.name}: {self.passed} passed, {len(self.failed)} failed", flush=True)
         return 0 if not self.failed else 1
 

@@ -12,7 +12,6 @@ misplaces a weight changes the outputs.
   models.py MODEL -o model.onnx          (e.g. gpt2_preln_opset13)
 """
 import argparse
-import io
 import math
 import sys
 import warnings

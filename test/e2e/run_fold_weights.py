@@ -34,10 +34,8 @@ Models (models.py):
 
 Usage: run_fold_weights.py [-k SUBSTRING]
 """
-import argparse
 import collections
 import os
-import shutil
 import sys
 
 import numpy as np
@@ -170,13 +168,8 @@ def prepare(name, spec, passes, work, ort):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-k", default="", help="run only cases whose name contains this")
-    args = parser.parse_args()
-    e2e.check_ort_available()
+    args = e2e.argument_parser(__doc__).parse_args()
     suite = e2e.Suite("fold")
-    work = e2e.workdir("fold")
-    ort = e2e.OrtBatch(work)
 
     pending = []
     for name, spec in MODELS.items():
@@ -184,13 +177,13 @@ def main():
         if not passes:
             continue
         try:
-            cases, reference = prepare(name, spec, passes, work, ort)
+            cases, reference = prepare(name, spec, passes, suite.work, suite.ort)
         except Exception as e:  # an exporter or tool crash fails this model's cases only
             cases = {p: ([f"{type(e).__name__}: {e}"], [], None) for p in passes}
             reference = None
         pending.append((name, cases, reference))
 
-    results = ort.run()
+    results = suite.ort.run()
     for name, cases, reference in pending:
         for label, (problems, details, job) in cases.items():
             if job is not None:
@@ -198,13 +191,11 @@ def main():
                 if ref_error or error:
                     problems.append(ref_error or error)
                 else:
-                    worst = max(e2e.rel_err(b, a) for (_, a), (_, b) in zip(ref, got))
+                    worst = e2e.worst_rel_err(got, ref)
                     details.append(f"rel err {worst:.2e}")
                     if not worst <= TOLERANCE:
                         problems.append(f"rel err {worst:.2e} > {TOLERANCE:g}")
             suite.record(f"{name}/{label}", problems, ", ".join(details))
-    if not os.environ.get("E2E_KEEP"):
-        shutil.rmtree(work, ignore_errors=True)
     return suite.finish()
 
 

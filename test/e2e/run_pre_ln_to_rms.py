@@ -18,7 +18,6 @@ token and position table, and BERT-style Post-LN (refused whole).
 
 Usage: run_pre_ln_to_rms.py [-k SUBSTRING]
 """
-import argparse
 import os
 import sys
 
@@ -98,8 +97,7 @@ def check_case(name, work, ort):
     (ref, e1), (got_out, e2) = results[ref_job], results[out_job]
     if e1 or e2:
         return False, e1 or e2
-    errors = [e2e.rel_err(b, a) for (_, a), (_, b) in zip(ref, got_out)]
-    worst = max(errors)
+    worst = e2e.worst_rel_err(got_out, ref)
     detail = f"converted {got['converted']}, refused {got['refused']}, rel err {worst:.2e}"
     if worst > TOLERANCE:
         return False, detail + f" > {TOLERANCE}"
@@ -107,18 +105,13 @@ def check_case(name, work, ort):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-k", default="")
-    args = parser.parse_args()
-    e2e.check_ort_available()
+    args = e2e.argument_parser(__doc__).parse_args()
     suite = e2e.Suite("preln")
-    work = e2e.workdir("preln")
-    ort = e2e.OrtBatch(work)
     for name in CASES:
         if args.k not in name:
             continue
         try:
-            ok, detail = check_case(name, work, ort)
+            ok, detail = check_case(name, suite.work, suite.ort)
         except Exception as exc:  # a crash is a failure of this case only
             ok, detail = False, f"{type(exc).__name__}: {exc}"
         suite.record(name, [] if ok else [detail], detail if ok else "")
