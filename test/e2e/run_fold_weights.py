@@ -88,7 +88,7 @@ def token_ids(rng, batch=2, seq=8, vocab=96):
 
 
 ALL = ["fold-weights", "optimize", "defer-scale"]
-MODELS = {
+CASES = {
     "gpt2_tied_opset17": Model(torch_catalogue("gpt2_preln_opset17", constant_folding=False),
                                5, ["fold-weights", "optimize"], 0, None),
     "llama_rmsnorm23": Model(helper_graph(models.llama_rmsnorm23, token_ids), 5, ALL, 0, None),
@@ -172,7 +172,7 @@ def main():
     suite = e2e.Suite("fold")
 
     pending = []
-    for name, spec in MODELS.items():
+    for name, spec in CASES.items():
         passes = [p for p in spec.passes if args.k in f"{name}/{p}"]
         if not passes:
             continue
