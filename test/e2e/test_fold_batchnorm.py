@@ -13,12 +13,15 @@ and require
     where the test says so, "decomposed" (a per-channel Mul + Add).
 
 Models:
-  cnn          PyTorch CNN exported with TrainingMode.PRESERVE in eval mode
+  cnn, cnn-constants
+               PyTorch CNN exported with TrainingMode.PRESERVE in eval mode
                (the BatchNormalization nodes stay in the graph): Conv+BN+ReLU,
                grouped Conv+BN, depthwise Conv+BN, bias-free Conv+BN,
                ConvTranspose (grouped) + BN, Conv -> Reshape -> BatchNorm1d,
                BN after a residual Add (decomposed), Flatten -> Linear -> BN1d
-               (Gemm), a token Linear -> Transpose -> BN1d (MatMul).
+               (Gemm), a token Linear -> Transpose -> BN1d (MatMul); the
+               -constants copy holds every weight in a Constant node, as
+               paddle2onnx exports do.
   repbn-vit-13 / repbn-vit-17
                A small ViT whose norms are SLAB's RepBN, BN(x) + eta x over
                the channels of [B, T, D] via transposes, at opset 13 and 17;
@@ -301,10 +304,28 @@ def check_rewrite(result, name, tool, original, out, pipeline, expect):
     return actions
 
 
+def initializers_to_constants(path):
+    """Moves every initializer into a Constant node, as paddle2onnx stores
+    weights."""
+    import onnx
+    from onnx import helper
+    model = onnx.load(path)
+    constants = [helper.make_node("Constant", [], [init.name], value=init,
+                                  name="const_" + init.name)
+                 for init in model.graph.initializer]
+    nodes = constants + list(model.graph.node)
+    del model.graph.initializer[:]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    onnx.save(model, path)
+
+
 def run_torch_case(result, name, tool, node_modules, workdir, model, shapes, opset, expect,
-                   rng):
+                   rng, constants=False):
     original = os.path.join(workdir, name + ".onnx")
     inputs = export_torch(model, shapes, original, opset, rng)
+    if constants:
+        initializers_to_constants(original)
     result.check(count_batchnorms(original) == sum(expect.values()),
                  "%s: the export has %d BatchNormalization nodes"
                  % (name, count_batchnorms(original)))
@@ -437,6 +458,10 @@ def main():
     # Add); the rest fold into their producers.
     run_torch_case(result, "cnn", args.norm_opt, node_modules, workdir, model, shapes, 13,
                    {"folded": 9, "decomposed": 1}, rng)
+    # The same with every weight in a Constant node (the paddle2onnx layout).
+    model, shapes = cnn_model()
+    run_torch_case(result, "cnn-constants", args.norm_opt, node_modules, workdir, model,
+                   shapes, 13, {"folded": 9, "decomposed": 1}, rng, constants=True)
     for opset in (13, 17):
         model, shapes = repbn_vit_model()
         # 2 RepBN per block fold forwards; the final one feeds a mean pool.
