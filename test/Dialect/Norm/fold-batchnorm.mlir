@@ -423,17 +423,77 @@ func.func @runtime_statistics(%x: tensor<2x2xf32>, %v: tensor<2xf32>) -> tensor<
 
 // -----
 
-// Opset 6 Mul/Add do not broadcast numpy-style: no Mul + Add there.
+// Opset 6 Mul/Add do not broadcast numpy-style: no Mul + Add, no forward
+// fold (a new bias) there.
 // CHECK-LABEL: func.func @opset6_no_decomposition
 // CHECK: norm.batch_norm
 module attributes {onnx.opset_import = {ai.onnx = 6 : i64}} {
-func.func @opset6_no_decomposition(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+func.func @opset6_no_decomposition(%x: tensor<2x2xf32>) -> tensor<2x1xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
   %s = onnx.initializer "s" = dense<[2.0, 3.0]> : tensor<2xf32> : tensor<2xf32>
   %b = onnx.initializer "b" = dense<[1.0, -1.0]> : tensor<2xf32> : tensor<2xf32>
   %m = onnx.initializer "m" = dense<[0.5, 1.0]> : tensor<2xf32> : tensor<2xf32>
   %v = onnx.initializer "v" = dense<[4.0, 1.0]> : tensor<2xf32> : tensor<2xf32>
-  // expected-remark @+1 {{left unchanged: producer: its input is a graph input; readers: the value is a graph output; opset 6 has no numpy broadcasting for the Mul + Add}}
+  // expected-remark @+1 {{left unchanged: producer: its input is a graph input; readers: opset 6 has no numpy broadcasting for a new bias; Mul + Add: opset 6 has no numpy broadcasting for a new bias}}
   %r = norm.batch_norm %x, %s, %b, %m, %v {epsilon = 0.0 : f32} : tensor<2x2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32> -> tensor<2x2xf32>
-  return %r : tensor<2x2xf32>
+  %y = onnx.Gemm(%r, %w) : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x1xf32>
+  return %y : tensor<2x1xf32>
 }
+}
+
+// -----
+
+// At opset 6 the Conv rule still applies: the bias is a Conv operand.
+// CHECK-LABEL: func.func @opset6_conv
+// CHECK: onnx.Conv(%arg0, %{{.*}}, %{{.*}})
+// CHECK-NOT: norm.batch_norm
+module attributes {onnx.opset_import = {ai.onnx = 6 : i64}} {
+func.func @opset6_conv(%x: tensor<1x2x1x1xf32>) -> tensor<1x2x1x1xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x2x1x1xf32> : tensor<2x2x1x1xf32>
+  %s = onnx.initializer "s" = dense<[2.0, 3.0]> : tensor<2xf32> : tensor<2xf32>
+  %b = onnx.initializer "b" = dense<[1.0, -1.0]> : tensor<2xf32> : tensor<2xf32>
+  %m = onnx.initializer "m" = dense<[0.5, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  %v = onnx.initializer "v" = dense<[4.0, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  %y = onnx.Conv(%x, %w) : (tensor<1x2x1x1xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x1x1xf32>
+  %r = norm.batch_norm %y, %s, %b, %m, %v {epsilon = 0.0 : f32} : tensor<1x2x1x1xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32> -> tensor<1x2x1x1xf32>
+  return %r : tensor<1x2x1x1xf32>
+}
+}
+
+// -----
+
+// BatchNorm1d on [N, C, L] read directly by a MatMul: the MatMul reduces
+// over L, not over the channels, so the map cannot go into it.
+// CHECK-LABEL: func.func @channel_not_last
+// CHECK: %[[M:.*]] = onnx.Mul(%arg0,
+// CHECK: %[[A:.*]] = onnx.Add(%[[M]],
+// CHECK: onnx.MatMul(%[[A]],
+func.func @channel_not_last(%x: tensor<1x2x3xf32>) -> tensor<1x2x1xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<3x1xf32> : tensor<3x1xf32>
+  %s = onnx.initializer "s" = dense<[2.0, 3.0]> : tensor<2xf32> : tensor<2xf32>
+  %b = onnx.initializer "b" = dense<[1.0, -1.0]> : tensor<2xf32> : tensor<2xf32>
+  %m = onnx.initializer "m" = dense<[0.5, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  %v = onnx.initializer "v" = dense<[4.0, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  // expected-remark @+1 {{readers: the channel axis is not the last dim of the value the linear layers read}}
+  %r = norm.batch_norm %x, %s, %b, %m, %v {epsilon = 0.0 : f32} : tensor<1x2x3xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32> -> tensor<1x2x3xf32>
+  %y = onnx.MatMul(%r, %w) : (tensor<1x2x3xf32>, tensor<3x1xf32>) -> tensor<1x2x1xf32>
+  return %y : tensor<1x2x1xf32>
+}
+
+// -----
+
+// fp16 Conv: the folded weight 3 * 30000 overflows fp16 (max 65504); the
+// fold is still done (rounded once), with a warning.
+// CHECK-LABEL: func.func @fp16_overflow
+// CHECK: onnx.initializer "w_folded" = dense<{{\[\[\[\[}}3.000000e+04]]], {{\[\[\[}}0x7C00]]]]> : tensor<2x1x1x1xf16>
+func.func @fp16_overflow(%x: tensor<1x1x1x1xf16>) -> tensor<1x2x1x1xf16> {
+  %w = onnx.initializer "w" = dense<30000.0> : tensor<2x1x1x1xf16> : tensor<2x1x1x1xf16>
+  %s = onnx.initializer "s" = dense<[2.0, 3.0]> : tensor<2xf16> : tensor<2xf16>
+  %b = onnx.initializer "b" = dense<[1.0, -1.0]> : tensor<2xf16> : tensor<2xf16>
+  %m = onnx.initializer "m" = dense<[0.5, 1.0]> : tensor<2xf16> : tensor<2xf16>
+  %v = onnx.initializer "v" = dense<[4.0, 1.0]> : tensor<2xf16> : tensor<2xf16>
+  %y = onnx.Conv(%x, %w) : (tensor<1x1x1x1xf16>, tensor<2x1x1x1xf16>) -> tensor<1x2x1x1xf16> loc("conv")
+  // expected-warning @+1 {{norm-fold-batchnorm: folded weight of 'conv' loses precision in fp16: 1 value(s) overflow, 0 round with relative error above the unit roundoff}}
+  %r = norm.batch_norm %y, %s, %b, %m, %v {epsilon = 0.0 : f32} : tensor<1x2x1x1xf16>, tensor<2xf16>, tensor<2xf16>, tensor<2xf16>, tensor<2xf16> -> tensor<1x2x1x1xf16>
+  return %r : tensor<1x2x1x1xf16>
 }

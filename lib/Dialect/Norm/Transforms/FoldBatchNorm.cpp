@@ -283,6 +283,18 @@ void warnPrecision(Operation *norm, ArrayRef<PrecisionLoss> losses) {
   }
 }
 
+/// Before opset 7, Add (and Gemm's C) broadcast only with `broadcast = 1`
+/// and a B matching a run of A's dims, so the rules that add or reshape a
+/// bias (every rule but the Conv one, whose bias is an operand of the Conv)
+/// are off there; bumping the opset would change the meaning of every other
+/// node. Returns the refusal reason, or "" when broadcasting is numpy-style.
+std::string legacyBroadcastReason(Operation *op) {
+  int64_t opset = getOpsetVersion(op, "");
+  if (opset > 0 && opset < 7)
+    return llvm::formatv("opset {0} has no numpy broadcasting for a new bias", opset).str();
+  return "";
+}
+
 /// Whether every reader of `value` is one of `ops`.
 bool onlyReadBy(Value value, ArrayRef<Operation *> ops) {
   return llvm::all_of(value.getUsers(),
@@ -446,6 +458,10 @@ LogicalResult foldIntoProducer(RewriterBase &rewriter, AffineSite &site, std::st
         }
       if (!linear) {
         // Any other Add with a per-channel constant: fold through it.
+        if (std::string legacy = legacyBroadcastReason(def); !legacy.empty()) {
+          reason = legacy;
+          return failure();
+        }
         Value p;
         std::optional<BiasRewrite> rewrite = matchChannelBias(add, current, p);
         if (!rewrite) {
@@ -484,6 +500,10 @@ LogicalResult foldIntoProducer(RewriterBase &rewriter, AffineSite &site, std::st
     }
     if (failed(checkOutputAffineFold(*layer, current.map, reason)))
       return failure();
+    if (std::string legacy = legacyBroadcastReason(linear); !legacy.empty()) {
+      reason = legacy;
+      return failure();
+    }
     into = describe(linear);
     return apply([&] { return foldAffineIntoOutputs(rewriter, *layer, current.map); });
   }
@@ -516,6 +536,10 @@ void cancelTransposePair(RewriterBase &rewriter, Value value) {
 LogicalResult foldIntoConsumers(RewriterBase &rewriter, AffineSite &site, std::string &reason,
                                 Value &chainEnd, size_t &count) {
   ChannelAxis current{site.output, 1, getRank(site.input), site.map};
+  if (std::string legacy = legacyBroadcastReason(site.norm); !legacy.empty()) {
+    reason = legacy;
+    return failure();
+  }
   while (current.value.hasOneUse() && isAxisOp(*current.value.getUsers().begin())) {
     Operation *user = *current.value.getUsers().begin();
     std::optional<ChannelAxis> next = mapThrough(user, current, /*backwards=*/false);
@@ -548,12 +572,8 @@ FailureOr<Value> decompose(RewriterBase &rewriter, AffineSite &site, std::string
     reason = "its input rank is not known";
     return failure();
   }
-  // Before opset 7, Mul and Add broadcast only with `broadcast = 1` and a
-  // B that matches a run of A's dims; bumping the opset would change the
-  // meaning of every other node.
-  int64_t opset = getOpsetVersion(site.norm, "");
-  if (opset > 0 && opset < 7) {
-    reason = llvm::formatv("opset {0} has no numpy broadcasting for the Mul + Add", opset);
+  if (std::string legacy = legacyBroadcastReason(site.norm); !legacy.empty()) {
+    reason = legacy;
     return failure();
   }
   Operation *last = site.ops.back();
@@ -613,7 +633,7 @@ void foldBatchNorm(RewriterBase &rewriter, BatchNormOp op) {
   std::string why = "producer: " + producerReason + "; readers: " + consumerReason;
   FailureOr<Value> replacement = decompose(rewriter, site, reason);
   if (failed(replacement))
-    return recordNormRefusal(op, kPassName, why + "; " + reason);
+    return recordNormRefusal(op, kPassName, why + "; Mul + Add: " + reason);
   op->emitRemark() << kPassName << ": " << what << " became a per-channel Mul + Add ("
                    << why << ")";
   recordNormAction(op, kPassName, "decomposed", why);
