@@ -497,3 +497,34 @@ func.func @fp16_overflow(%x: tensor<1x1x1x1xf16>) -> tensor<1x2x1x1xf16> {
   %r = norm.batch_norm %y, %s, %b, %m, %v {epsilon = 0.0 : f32} : tensor<1x2x1x1xf16>, tensor<2xf16>, tensor<2xf16>, tensor<2xf16>, tensor<2xf16> -> tensor<1x2x1x1xf16>
   return %r : tensor<1x2x1x1xf16>
 }
+
+// -----
+
+// PRepBN on an unranked stream (shape inference gave up after a computed
+// Reshape): the rank comes from the Transposes' perms. The MatMul's own bias
+// Add is not seen as its bias through the unranked product, so the fold
+// gives the MatMul a new bias Add; the two constant Adds merge into one:
+// c + b W = [0, 5] + [-3.5, -4].
+// CHECK-LABEL: func.func @prepbn_unranked
+// CHECK-DAG: %[[C:.*]] = onnx.initializer "bias/bias_folded" = dense<[-3.500000e+00, 1.000000e+00]>
+// CHECK-DAG: %[[W:.*]] = onnx.initializer "w_folded" = dense<{{\[\[}}1.500000e+00, 0.000000e+00], [3.500000e+00, 3.500000e+00]]>
+// CHECK: %[[M:.*]] = onnx.MatMul(%arg0, %[[W]])
+// CHECK-NEXT: %[[A:.*]] = onnx.Add(%[[M]], %[[C]])
+// CHECK-NEXT: return %[[A]]
+func.func @prepbn_unranked(%x: tensor<*xf32>) -> tensor<*xf32> {
+  %w = onnx.initializer "w" = dense<[[1.0, 0.0], [1.0, 1.0]]> : tensor<2x2xf32> : tensor<2x2xf32>
+  %c = onnx.initializer "c" = dense<[0.0, 5.0]> : tensor<2xf32> : tensor<2xf32>
+  %eta = onnx.initializer "eta" = dense<0.5> : tensor<1xf32> : tensor<1xf32>
+  %s = onnx.initializer "s" = dense<[2.0, 3.0]> : tensor<2xf32> : tensor<2xf32>
+  %b = onnx.initializer "b" = dense<[1.0, -1.0]> : tensor<2xf32> : tensor<2xf32>
+  %m = onnx.initializer "m" = dense<[0.5, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  %v = onnx.initializer "v" = dense<[4.0, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  %t = onnx.Transpose(%x) {perm = array<i64: 0, 2, 1>} : (tensor<*xf32>) -> tensor<*xf32>
+  %bn = norm.batch_norm %t, %s, %b, %m, %v {epsilon = 0.0 : f32} : tensor<*xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32> -> tensor<*xf32>
+  %ex = onnx.Mul(%t, %eta) : (tensor<*xf32>, tensor<1xf32>) -> tensor<*xf32>
+  %sum = onnx.Add(%ex, %bn) : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+  %back = onnx.Transpose(%sum) {perm = array<i64: 0, 2, 1>} : (tensor<*xf32>) -> tensor<*xf32>
+  %p = onnx.MatMul(%back, %w) : (tensor<*xf32>, tensor<2x2xf32>) -> tensor<*xf32>
+  %y = onnx.Add(%p, %c) : (tensor<*xf32>, tensor<2xf32>) -> tensor<*xf32> loc("bias")
+  return %y : tensor<*xf32>
+}

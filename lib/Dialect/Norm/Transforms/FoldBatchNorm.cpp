@@ -530,6 +530,63 @@ void cancelTransposePair(RewriterBase &rewriter, Value value) {
     rewriter.eraseOp(inner);
 }
 
+/// The 1-D float constant operand of `add` and its index, if any.
+std::optional<std::pair<unsigned, std::vector<double>>> vectorOperand(AddOp add) {
+  for (unsigned index : {1u, 0u}) {
+    Value c = add->getOperand(index);
+    auto type = dyn_cast<RankedTensorType>(c.getType());
+    auto init = c.getDefiningOp<InitializerOp>();
+    if (!type || type.getRank() > 1 || !isa<FloatType>(type.getElementType()) ||
+        (init && init.getIsInput()))
+      continue;
+    if (std::optional<std::vector<double>> values = getConstantAsDoubles(c))
+      return std::make_pair(index, std::move(*values));
+  }
+  return std::nullopt;
+}
+
+/// `Add(Add(p, c1), c2)` with 1-D constants becomes `Add(p, c1 + c2)`. A
+/// forward fold gives a MatMul a new bias Add where AffineFold did not see
+/// the one after it (an unranked product, as exports with computed reshapes
+/// leave it); this keeps one Add per layer.
+void mergeBiasAdds(RewriterBase &rewriter, Value value) {
+  auto first = value.getDefiningOp<AddOp>();
+  if (!first || !value.hasOneUse())
+    return;
+  auto second = dyn_cast<AddOp>(*value.getUsers().begin());
+  if (!second || second.getLhs() == second.getRhs())
+    return;
+  auto c1 = vectorOperand(first);
+  auto c2 = vectorOperand(second);
+  if (!c1 || !c2 || second->getOperand(c2->first) == value)
+    return;
+  std::vector<double> &a = c1->second, &b = c2->second;
+  if (a.size() != b.size() && a.size() != 1 && b.size() != 1)
+    return;
+  std::vector<double> sum(std::max(a.size(), b.size()));
+  for (size_t i = 0; i < sum.size(); ++i)
+    sum[i] = a[a.size() == 1 ? 0 : i] + b[b.size() == 1 ? 0 : i];
+  Value old1 = first->getOperand(c1->first), old2 = second->getOperand(c2->first);
+  Value p = first->getOperand(1 - c1->first);
+  auto type = cast<RankedTensorType>(old2.getType());
+  StringRef base = getNodeName(second);
+  std::string name = (base.empty() ? std::string("bias") : base.str()) + "/bias_folded";
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(second);
+  SmallVector<int64_t> shape;
+  if (type.getRank() == 1 || sum.size() > 1)
+    shape.push_back(sum.size());
+  Value c = createFloatInitializer(rewriter, old2.getLoc(), name, type.getElementType(), shape,
+                                   sum);
+  rewriter.modifyOpInPlace(second, [&] {
+    second->setOperand(c2->first, c);
+    second->setOperand(1 - c2->first, p);
+  });
+  rewriter.eraseOp(first);
+  eraseIfUnused(rewriter, old1);
+  eraseIfUnused(rewriter, old2);
+}
+
 /// Rule 2: folds the site's map into the linear layers reading its output
 /// (through the Transpose/Reshape/Flatten chain that makes the channel axis
 /// the last dim); `chainEnd` is the value they read, `count` their number.
@@ -559,6 +616,8 @@ LogicalResult foldIntoConsumers(RewriterBase &rewriter, AffineSite &site, std::s
   if (failed(checkAffineFold(*readers, current.map, reason)))
     return failure();
   warnPrecision(site.norm, foldAffineIntoReaders(rewriter, *readers, current.map));
+  for (LinearLayer &layer : *readers)
+    mergeBiasAdds(rewriter, layer.getOutput());
   chainEnd = current.value == site.output ? Value() : current.value;
   count = readers->size();
   return success();
