@@ -127,10 +127,14 @@ def rel_err(out, ref):
                  max(np.linalg.norm(ref), 1e-30))
 
 
-def count_batchnorms(path):
+def count_ops(path, op_type):
     import onnx
     model = onnx.load(path, load_external_data=False)
-    return sum(1 for n in model.graph.node if n.op_type == "BatchNormalization")
+    return sum(1 for n in model.graph.node if n.op_type == op_type)
+
+
+def count_batchnorms(path):
+    return count_ops(path, "BatchNormalization")
 
 
 # --- PyTorch models ----------------------------------------------------------
@@ -321,7 +325,9 @@ def initializers_to_constants(path):
 
 
 def run_torch_case(result, name, tool, node_modules, workdir, model, shapes, opset, expect,
-                   rng, constants=False):
+                   rng, constants=False, removed=None):
+    """`removed`: op type -> how many fewer of them the rewritten model must
+    have (e.g. the Transpose pairs around a folded RepBN)."""
     original = os.path.join(workdir, name + ".onnx")
     inputs = export_torch(model, shapes, original, opset, rng)
     if constants:
@@ -333,6 +339,10 @@ def run_torch_case(result, name, tool, node_modules, workdir, model, shapes, ops
     for pipeline in ["--norm-fold-batchnorm", "--norm-optimize"]:
         out = os.path.join(workdir, "%s.%s.onnx" % (name, pipeline.strip("-")))
         check_rewrite(result, name, tool, original, out, pipeline, expect)
+        for op_type, count in (removed or {}).items():
+            before, after = count_ops(original, op_type), count_ops(out, op_type)
+            result.check(before - after == count, "%s %s: %d -> %d %s nodes (expected %d fewer)"
+                         % (name, pipeline, before, after, op_type, count))
         outs.append(out)
     ran = run_ort(workdir, node_modules, [original] + outs, inputs)
     for out in outs:
@@ -451,6 +461,8 @@ def main():
     workdir = args.keep or tempfile.mkdtemp(prefix="fold_batchnorm_")
     os.makedirs(workdir, exist_ok=True)
     rng = np.random.default_rng(0)
+    import torch
+    torch.manual_seed(0)
     result = Result()
 
     model, shapes = cnn_model()
@@ -464,9 +476,12 @@ def main():
                    shapes, 13, {"folded": 9, "decomposed": 1}, rng, constants=True)
     for opset in (13, 17):
         model, shapes = repbn_vit_model()
-        # 2 RepBN per block fold forwards; the final one feeds a mean pool.
+        # 2 RepBN per block fold forwards (their Transpose pairs, eta Mul and
+        # Add go; the qkv/fc1 layers keep one bias Add); the final one feeds
+        # a mean pool and becomes one Mul + Add.
         run_torch_case(result, "repbn-vit-%d" % opset, args.norm_opt, node_modules, workdir,
-                       model, shapes, opset, {"folded": 4, "decomposed": 1}, rng)
+                       model, shapes, opset, {"folded": 4, "decomposed": 1}, rng,
+                       removed={"Transpose": 8, "Mul": 4, "Add": 4})
 
     for test_dir in sorted(glob.glob(os.path.join(TESTDATA, "node", "test_batchnorm_*")) +
                            glob.glob(os.path.join(TESTDATA, "pytorch-converted",
