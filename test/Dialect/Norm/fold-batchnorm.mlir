@@ -528,3 +528,23 @@ func.func @prepbn_unranked(%x: tensor<*xf32>) -> tensor<*xf32> {
   %y = onnx.Add(%p, %c) : (tensor<*xf32>, tensor<2xf32>) -> tensor<*xf32> loc("bias")
   return %y : tensor<*xf32>
 }
+
+// -----
+
+// A Reshape with unknown shapes cannot be followed: Mul + Add, with the
+// reason.
+// CHECK-LABEL: func.func @reshape_unknown_shapes
+// CHECK: onnx.Mul
+func.func @reshape_unknown_shapes(%x: tensor<*xf32>, %shape: tensor<3xi64>) -> tensor<*xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
+  %s = onnx.initializer "s" = dense<[2.0, 3.0]> : tensor<2xf32> : tensor<2xf32>
+  %b = onnx.initializer "b" = dense<[1.0, -1.0]> : tensor<2xf32> : tensor<2xf32>
+  %m = onnx.initializer "m" = dense<[0.5, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  %v = onnx.initializer "v" = dense<[4.0, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  %y = onnx.MatMul(%x, %w) : (tensor<*xf32>, tensor<2x1xf32>) -> tensor<*xf32>
+  %r3 = onnx.Reshape(%y, %shape) : (tensor<*xf32>, tensor<3xi64>) -> tensor<1x2x3xf32>
+  // expected-remark @+1 {{producer: onnx.Reshape has shapes that are not known; readers: Tanh is not a linear layer}}
+  %r = norm.batch_norm %r3, %s, %b, %m, %v {epsilon = 0.0 : f32} : tensor<1x2x3xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32> -> tensor<1x2x3xf32>
+  %t = onnx.node "Tanh"(%r) : (tensor<1x2x3xf32>) -> tensor<*xf32>
+  return %t : tensor<*xf32>
+}

@@ -156,6 +156,11 @@ AffineSite getSite(BatchNormOp op, ChannelAffine map) {
   auto init = factor.getDefiningOp<InitializerOp>();
   if (!eta || (init && init.getIsInput()))
     return site;
+  // A factor of higher rank would broadcast x to a larger shape.
+  auto factorType = dyn_cast<RankedTensorType>(factor.getType());
+  int64_t rank = getRank(x);
+  if (!factorType || rank < 0 || factorType.getRank() > rank)
+    return site;
   site.output = add.getResult();
   site.ops = {op, mul, add};
   site.eta = eta;
@@ -254,6 +259,17 @@ std::optional<ChannelAxis> mapThrough(Operation *op, const ChannelAxis &current,
     return mapThroughReshape(current, inType.getShape(), out);
   }
   return std::nullopt;
+}
+
+/// Why mapThrough failed on `op`.
+const char *axisLossReason(Operation *op) {
+  if (isa<ReshapeOp, FlattenOp>(op) && (!isa<RankedTensorType>(op->getOperand(0).getType()) ||
+                                        !isa<RankedTensorType>(op->getResult(0).getType())))
+    return " has shapes that are not known";
+  if (isa<TransposeOp>(op) && !cast<TransposeOp>(op).getPerm() &&
+      !isa<RankedTensorType>(op->getOperand(0).getType()))
+    return " reverses dims of an unknown rank";
+  return " does not keep the channel axis whole";
 }
 
 bool isAxisOp(Operation *op) { return isa_and_nonnull<TransposeOp, ReshapeOp, FlattenOp>(op); }
@@ -425,7 +441,7 @@ LogicalResult foldIntoProducer(RewriterBase &rewriter, AffineSite &site, std::st
     if (isAxisOp(def)) {
       std::optional<ChannelAxis> next = mapThrough(def, current, /*backwards=*/true);
       if (!next) {
-        reason = describe(def) + " does not keep the channel axis whole";
+        reason = describe(def) + axisLossReason(def);
         return failure();
       }
       Value input = next->value;
@@ -601,7 +617,7 @@ LogicalResult foldIntoConsumers(RewriterBase &rewriter, AffineSite &site, std::s
     Operation *user = *current.value.getUsers().begin();
     std::optional<ChannelAxis> next = mapThrough(user, current, /*backwards=*/false);
     if (!next) {
-      reason = describe(user) + " does not keep the channel axis whole";
+      reason = describe(user) + axisLossReason(user);
       return failure();
     }
     current = std::move(*next);
