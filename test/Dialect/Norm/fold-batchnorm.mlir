@@ -548,3 +548,32 @@ func.func @reshape_unknown_shapes(%x: tensor<*xf32>, %shape: tensor<3xi64>) -> t
   %t = onnx.node "Tanh"(%r) : (tensor<1x2x3xf32>) -> tensor<*xf32>
   return %t : tensor<*xf32>
 }
+
+// -----
+
+// RepBN whose input comes from a MatMul (through the Transpose) folds
+// backwards like a BN: the columns scale by a + eta = [1.5, 3.5] and the
+// MatMul gains the bias b. The two Transposes then cancel.
+// CHECK-LABEL: func.func @repbn_backwards
+// CHECK-DAG: %[[C:.*]] = onnx.initializer "mm/bias_folded" = dense<[5.000000e-01, -4.000000e+00]>
+// CHECK-DAG: %[[W:.*]] = onnx.initializer "w_folded" = dense<{{\[\[}}1.500000e+00, 7.000000e+00], [4.500000e+00, 1.400000e+01]]>
+// CHECK: %[[M:.*]] = onnx.MatMul(%arg0, %[[W]])
+// CHECK: %[[A:.*]] = onnx.Add(%[[M]], %[[C]])
+// CHECK-NOT: onnx.Transpose
+// CHECK: onnx.node "Relu"(%[[A]])
+func.func @repbn_backwards(%x: tensor<1x3x2xf32>) -> tensor<1x3x2xf32> {
+  %w = onnx.initializer "w" = dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32> : tensor<2x2xf32>
+  %eta = onnx.initializer "eta" = dense<0.5> : tensor<f32> : tensor<f32>
+  %s = onnx.initializer "s" = dense<[2.0, 3.0]> : tensor<2xf32> : tensor<2xf32>
+  %b = onnx.initializer "b" = dense<[1.0, -1.0]> : tensor<2xf32> : tensor<2xf32>
+  %m = onnx.initializer "m" = dense<[0.5, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  %v = onnx.initializer "v" = dense<[4.0, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  %p = onnx.MatMul(%x, %w) : (tensor<1x3x2xf32>, tensor<2x2xf32>) -> tensor<1x3x2xf32> loc("mm")
+  %t = onnx.Transpose(%p) {perm = array<i64: 0, 2, 1>} : (tensor<1x3x2xf32>) -> tensor<1x2x3xf32>
+  %bn = norm.batch_norm %t, %s, %b, %m, %v {epsilon = 0.0 : f32} : tensor<1x2x3xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32> -> tensor<1x2x3xf32>
+  %ex = onnx.Mul(%t, %eta) : (tensor<1x2x3xf32>, tensor<f32>) -> tensor<1x2x3xf32>
+  %sum = onnx.Add(%bn, %ex) : (tensor<1x2x3xf32>, tensor<1x2x3xf32>) -> tensor<1x2x3xf32>
+  %back = onnx.Transpose(%sum) {perm = array<i64: 0, 2, 1>} : (tensor<1x2x3xf32>) -> tensor<1x3x2xf32>
+  %r = onnx.node "Relu"(%back) : (tensor<1x3x2xf32>) -> tensor<1x3x2xf32>
+  return %r : tensor<1x3x2xf32>
+}

@@ -691,6 +691,13 @@ void foldBatchNorm(RewriterBase &rewriter, BatchNormOp op) {
   if (succeeded(foldIntoProducer(rewriter, site, producerReason, into))) {
     recordNormAction(op, kPassName, "folded", what + " folded into its producer " + into);
     eraseSite(rewriter, site, site.input);
+    // A RepBN between two Transposes leaves them facing each other.
+    SmallVector<Value> transposed;
+    for (Operation *user : site.input.getUsers())
+      if (isa<TransposeOp>(user))
+        transposed.push_back(user->getResult(0));
+    for (Value value : transposed)
+      cancelTransposePair(rewriter, value);
     return;
   }
   std::string consumerReason;
