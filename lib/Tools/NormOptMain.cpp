@@ -14,6 +14,7 @@
 #include "norm-opt/Dialect/Norm/Transforms/Passes.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXDialect.h"
+#include "norm-opt/Target/GPU/GPUEmit.h"
 #include "norm-opt/Target/ONNX/ONNXExport.h"
 #include "norm-opt/Target/ONNX/ONNXImport.h"
 
@@ -38,6 +39,7 @@ using namespace llvm;
 
 void mlir::registerNormOptDialects(DialectRegistry &registry) {
   registry.insert<norm::NormDialect, onnxir::ONNXDialect, func::FuncDialect>();
+  norm::registerGPUEmitDialects(registry);
 }
 
 void mlir::registerNormOptPasses() {
@@ -51,13 +53,17 @@ void mlir::registerNormOptPasses() {
 
 namespace {
 
-enum class Format { MLIR, ONNX, ONNXText };
+enum class Format { MLIR, ONNX, ONNXText, PTX, Cubin };
 
 std::optional<Format> formatFromExtension(StringRef path) {
   if (path.ends_with(".onnx"))
     return Format::ONNX;
   if (path.ends_with(".onnxtxt"))
     return Format::ONNXText;
+  if (path.ends_with(".ptx"))
+    return Format::PTX;
+  if (path.ends_with(".cubin"))
+    return Format::Cubin;
   if (path.ends_with(".mlir") || path == "-")
     return Format::MLIR;
   return std::nullopt;
@@ -70,7 +76,9 @@ struct Options {
                               cl::value_desc("filename"), cl::init("-")};
   cl::opt<std::string> emit{
       "emit",
-      cl::desc("Output format: mlir, onnx or onnx-text (default: from -o's "
+      cl::desc("Output format: mlir, onnx, onnx-text, or ptx / cubin (the "
+               "norms as fused GPU kernels: runs convert-norm-to-gpu after "
+               "the passes, then the NVVM pipeline) (default: from -o's "
                "extension, else mlir)"),
       cl::init("")};
   cl::opt<std::string> report{"report",
@@ -84,6 +92,17 @@ struct Options {
       "recognize",
       cl::desc("Recognize normalization layers when reading an ONNX model"),
       cl::init(true)};
+  cl::opt<std::string> gpuChip{"gpu-chip",
+                               cl::desc("GPU architecture for --emit=ptx/cubin"),
+                               cl::init("sm_90")};
+  cl::opt<std::string> gpuFeatures{
+      "gpu-features", cl::desc("PTX ISA version for --emit=ptx/cubin"),
+      cl::init("+ptx80")};
+  cl::opt<std::string> gpuManifest{
+      "gpu-manifest",
+      cl::desc("With --emit=ptx/cubin: write a JSON description of the "
+               "kernels (launch shape, arguments) for norm-gpu-runner"),
+      cl::value_desc("filename"), cl::init("")};
   cl::opt<std::string> externalData{
       "external-data",
       cl::desc("Write weights to <output>.data: auto (as the input did, or "
@@ -193,7 +212,12 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
     return failure();
   if (inputFormat != Format::MLIR && opts.recognize)
     pm.addPass(norm::createNormRecognize());
-  if (failed(config.setupPassPipeline(pm)) || failed(pm.run(*module)))
+  if (failed(config.setupPassPipeline(pm)))
+    return failure();
+  bool gpuOutput = outputFormat == Format::PTX || outputFormat == Format::Cubin;
+  if (gpuOutput)
+    pm.addPass(createConvertNormToGPU());
+  if (failed(pm.run(*module)))
     return failure();
 
   json::Object report = norm::buildReport(*module);
@@ -224,6 +248,25 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
                            : onnxir::exportONNXFile(*module, opts.output, exportOptions);
     if (failed(written))
       return failure();
+    break;
+  }
+  case Format::PTX:
+  case Format::Cubin: {
+    norm::GPUEmitOptions gpuOptions;
+    gpuOptions.chip = opts.gpuChip;
+    gpuOptions.features = opts.gpuFeatures;
+    gpuOptions.cubin = outputFormat == Format::Cubin;
+    FailureOr<std::string> binary = norm::emitGPUKernels(*module, gpuOptions);
+    if (failed(binary) ||
+        failed(writeText(opts.output, [&](raw_ostream &os) { os << *binary; })))
+      return failure();
+    if (!opts.gpuManifest.empty()) {
+      json::Value manifest(norm::describeGPUKernels(*module, gpuOptions));
+      if (failed(writeText(opts.gpuManifest, [&](raw_ostream &os) {
+            os << formatv("{0:2}", manifest) << "\n";
+          })))
+        return failure();
+    }
     break;
   }
   }
@@ -270,9 +313,13 @@ int mlir::normOptMain(int argc, char **argv) {
     outputFormat = Format::ONNX;
   else if (opts.emit == "onnx-text")
     outputFormat = Format::ONNXText;
+  else if (opts.emit == "ptx")
+    outputFormat = Format::PTX;
+  else if (opts.emit == "cubin")
+    outputFormat = Format::Cubin;
   else if (!opts.emit.empty()) {
     errs() << "norm-opt: error: unknown --emit format '" << opts.emit
-           << "' (expected mlir, onnx or onnx-text)\n";
+           << "' (expected mlir, onnx, onnx-text, ptx or cubin)\n";
     return 1;
   } else {
     outputFormat = formatFromExtension(opts.output).value_or(Format::MLIR);
