@@ -43,3 +43,4 @@ if os.path.exists("/dev/nvidiactl") and any(
     for d in ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/cuda/compat"]
 ):
     config.available_features.add("cuda-device")
+config.substitutions.append(("%norm_opt_src_root", config.norm_opt_src_root))
