@@ -30,12 +30,12 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <map>
-#include <optional>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <dlfcn.h>
+#include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -74,9 +74,8 @@ struct Driver {
   CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
   CUresult (*cuMemcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t);
   CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, unsigned, CUstream, void **,
-                             void **);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, CUstream, void **, void **);
   CUresult (*cuEventCreate)(CUevent *, unsigned);
   CUresult (*cuEventRecord)(CUevent, CUstream);
   CUresult (*cuEventSynchronize)(CUevent);
@@ -140,8 +139,7 @@ void check(CUresult result, StringRef what) {
   const char *text = nullptr;
   if (driver.cuGetErrorString)
     driver.cuGetErrorString(result, &text);
-  fatal(Twine(what) + " failed: " + (text ? text : "error") + " (" +
-        Twine(result) + ")");
+  fatal(Twine(what) + " failed: " + (text ? text : "error") + " (" + Twine(result) + ")");
 }
 
 //===----------------------------------------------------------------------===//
@@ -160,9 +158,7 @@ std::optional<Elem> parseElem(StringRef s) {
   return std::nullopt;
 }
 size_t elemBytes(Elem e) { return e == Elem::F32 ? 4 : 2; }
-double tolerance(Elem e) {
-  return e == Elem::F32 ? 1e-5 : e == Elem::F16 ? 2e-3 : 1e-2;
-}
+double tolerance(Elem e) { return e == Elem::F32 ? 1e-5 : e == Elem::F16 ? 2e-3 : 1e-2; }
 
 uint32_t floatBits(float f) {
   uint32_t u;
@@ -266,14 +262,12 @@ struct KernelInfo {
   bool unitOffset;
   std::vector<std::pair<std::string, Elem>> args; // name, element type
   bool has(StringRef arg) const {
-    return std::any_of(args.begin(), args.end(),
-                       [&](const auto &a) { return a.first == arg; });
+    return std::any_of(args.begin(), args.end(), [&](const auto &a) { return a.first == arg; });
   }
 };
 
 /// float64 reference: fills `out` (and `sum`) for every row.
-void reference(const KernelInfo &k, int64_t rows,
-               const std::map<std::string, HostTensor> &in,
+void reference(const KernelInfo &k, int64_t rows, const std::map<std::string, HostTensor> &in,
                std::vector<double> &out, std::vector<double> &sum) {
   int64_t h = k.hidden;
   bool skip = k.kind.rfind("skip_", 0) == 0;
@@ -382,21 +376,17 @@ struct LaunchParams {
   }
 };
 
-cl::opt<std::string> cubinPath(cl::Positional, cl::desc("<kernels.cubin>"),
-                               cl::Required);
+cl::opt<std::string> cubinPath(cl::Positional, cl::desc("<kernels.cubin>"), cl::Required);
 cl::opt<std::string> manifestPath("manifest",
                                   cl::desc("JSON from norm-opt --gpu-manifest "
                                            "(default: <cubin>.json)"),
                                   cl::init(""));
-cl::list<std::string> kernelNames("kernel",
-                                  cl::desc("Kernel to run (default: all)"));
+cl::list<std::string> kernelNames("kernel", cl::desc("Kernel to run (default: all)"));
 cl::opt<int64_t> rowsOpt("rows", cl::desc("Rows (tokens)"), cl::init(1000));
 cl::opt<unsigned> seed("seed", cl::desc("Random seed"), cl::init(1));
 cl::opt<bool> bench("bench", cl::desc("Also time each kernel"), cl::init(false));
-cl::opt<int> iterations("iterations", cl::desc("Timed launches with --bench"),
-                        cl::init(100));
-cl::opt<bool> jsonOut("json", cl::desc("Print one JSON object per kernel"),
-                      cl::init(false));
+cl::opt<int> iterations("iterations", cl::desc("Timed launches with --bench"), cl::init(100));
+cl::opt<bool> jsonOut("json", cl::desc("Print one JSON object per kernel"), cl::init(false));
 
 std::vector<KernelInfo> readManifest(StringRef path) {
   auto buffer = MemoryBuffer::getFile(path);
@@ -406,9 +396,8 @@ std::vector<KernelInfo> readManifest(StringRef path) {
   if (!value)
     fatal(Twine(path) + ": " + toString(value.takeError()));
   std::vector<KernelInfo> kernels;
-  const json::Array *list = value->getAsObject()
-                                ? value->getAsObject()->getArray("kernels")
-                                : nullptr;
+  const json::Array *list =
+      value->getAsObject() ? value->getAsObject()->getArray("kernels") : nullptr;
   if (!list)
     fatal(Twine(path) + ": no \"kernels\" array");
   for (const json::Value &entry : *list) {
@@ -433,8 +422,8 @@ std::vector<KernelInfo> readManifest(StringRef path) {
           fatal(Twine(path) + ": kernel " + k.name + ": bad argument type");
         k.args.push_back({ao->getString("name").value_or("").str(), *ae});
       }
-    if (k.name.empty() || k.hidden <= 0 || k.blockThreads <= 0 ||
-        k.rowsPerBlock <= 0 || k.args.empty())
+    if (k.name.empty() || k.hidden <= 0 || k.blockThreads <= 0 || k.rowsPerBlock <= 0 ||
+        k.args.empty())
       fatal(Twine(path) + ": incomplete kernel entry '" + k.name + "'");
     kernels.push_back(std::move(k));
   }
@@ -447,8 +436,7 @@ bool isRowArg(StringRef name) {
 bool isOutput(StringRef name) { return name == "out" || name == "sum"; }
 
 /// Runs one kernel, checks it; returns whether it passed.
-bool runKernel(CUmodule module, const KernelInfo &k, int64_t rows,
-               std::mt19937_64 &rng) {
+bool runKernel(CUmodule module, const KernelInfo &k, int64_t rows, std::mt19937_64 &rng) {
   CUfunction function;
   check(driver.cuModuleGetFunction(&function, module, k.name.c_str()),
         "cuModuleGetFunction(" + k.name + ")");
@@ -501,9 +489,8 @@ bool runKernel(CUmodule module, const KernelInfo &k, int64_t rows,
   };
   unsigned grid = static_cast<unsigned>((rows + k.rowsPerBlock - 1) / k.rowsPerBlock);
   auto launch = [&](LaunchParams &p) {
-    check(driver.cuLaunchKernel(function, grid, 1, 1,
-                                static_cast<unsigned>(k.blockThreads), 1, 1, 0,
-                                nullptr, p.finish(), nullptr),
+    check(driver.cuLaunchKernel(function, grid, 1, 1, static_cast<unsigned>(k.blockThreads), 1, 1,
+                                0, nullptr, p.finish(), nullptr),
           "cuLaunchKernel(" + k.name + ")");
   };
 
@@ -521,14 +508,13 @@ bool runKernel(CUmodule module, const KernelInfo &k, int64_t rows,
     if (!k.has(output))
       continue;
     HostTensor got = host.at(output.str());
-    check(driver.cuMemcpyDtoH(got.bytes.data(), sets[0].at(output.str()).ptr,
-                              got.bytes.size()),
+    check(driver.cuMemcpyDtoH(got.bytes.data(), sets[0].at(output.str()).ptr, got.bytes.size()),
           "cuMemcpyDtoH");
     Comparison c = compare(got, output == "out" ? refOut : refSum);
     bool pass = c.nans == 0 && c.relErr < tol;
     ok &= pass;
-    os << " " << output << ": rel_err=" << format("%.3e", c.relErr)
-       << " (tol " << format("%.0e", tol) << ") unwritten_or_nan=" << c.nans;
+    os << " " << output << ": rel_err=" << format("%.3e", c.relErr) << " (tol "
+       << format("%.0e", tol) << ") unwritten_or_nan=" << c.nans;
   }
 
   double medianUs = 0, bytes = 0;
@@ -561,9 +547,8 @@ bool runKernel(CUmodule module, const KernelInfo &k, int64_t rows,
       driver.cuMemFree(b.ptr);
 
   if (jsonOut) {
-    json::Object o{{"kernel", k.name},   {"kind", k.kind},
-                   {"rows", rows},        {"hidden", h},
-                   {"pass", ok}};
+    json::Object o{
+        {"kernel", k.name}, {"kind", k.kind}, {"rows", rows}, {"hidden", h}, {"pass", ok}};
     if (bench) {
       o["median_us"] = medianUs;
       o["bytes"] = bytes;

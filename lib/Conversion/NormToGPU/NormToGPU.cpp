@@ -47,16 +47,16 @@ constexpr int64_t kMaxBlockThreads = 1024;
 
 /// Everything a kernel is specialized on, and the launch shape chosen for it.
 struct KernelSpec {
-  StringRef kind;          // rms_norm, layer_norm, skip_rms_norm, skip_layer_norm
-  bool layerNorm = false;  // subtract the mean (else RMS)
-  bool skip = false;       // residual add, also writes the sum
+  StringRef kind;         // rms_norm, layer_norm, skip_rms_norm, skip_layer_norm
+  bool layerNorm = false; // subtract the mean (else RMS)
+  bool skip = false;      // residual add, also writes the sum
   FloatType elementType;
   int64_t hidden = 0;
   FloatType scaleType, biasType, skipBiasType; // null when absent
   float epsilon = 0;
   bool unitOffset = false;
 
-  int64_t vectorWidth = 0;   // elements per 128-bit (or narrower) chunk
+  int64_t vectorWidth = 0; // elements per 128-bit (or narrower) chunk
   int64_t threadsPerRow = 0;
   int64_t rowsPerBlock = 0;
   int64_t chunksPerThread = 0;
@@ -80,8 +80,8 @@ struct KernelSpec {
     type(scaleType);
     type(biasType);
     type(skipBiasType);
-    os << llvm::bit_cast<uint32_t>(epsilon) << "," << unitOffset << ","
-       << threadsPerRow << "," << rowsPerBlock;
+    os << llvm::bit_cast<uint32_t>(epsilon) << "," << unitOffset << "," << threadsPerRow << ","
+       << rowsPerBlock;
     return s;
   }
 
@@ -103,8 +103,7 @@ bool isSupportedFloat(Type type) { return type.isF32() || type.isF16() || type.i
 
 /// The operands, kind and attributes of a norm op, or a reason it is not one
 /// this pass lowers.
-FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op,
-                                                             std::string &reason) {
+FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op, std::string &reason) {
   KernelSpec spec;
   NormOperands operands;
   std::optional<int64_t> axis;
@@ -123,14 +122,12 @@ FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op,
   } else if (auto srms = dyn_cast<norm::SkipRMSNormOp>(op)) {
     spec.kind = "skip_rms_norm";
     spec.skip = true;
-    operands = {srms.getInput(), srms.getSkip(), srms.getScale(), {},
-                srms.getSkipBias()};
+    operands = {srms.getInput(), srms.getSkip(), srms.getScale(), {}, srms.getSkipBias()};
     spec.epsilon = srms.getEpsilon().convertToFloat();
   } else if (auto sln = dyn_cast<norm::SkipLayerNormOp>(op)) {
     spec.kind = "skip_layer_norm";
     spec.skip = spec.layerNorm = true;
-    operands = {sln.getInput(), sln.getSkip(), sln.getScale(), sln.getBias(),
-                sln.getSkipBias()};
+    operands = {sln.getInput(), sln.getSkip(), sln.getScale(), sln.getBias(), sln.getSkipBias()};
     spec.epsilon = sln.getEpsilon().convertToFloat();
   } else if (isa<norm::BatchNormOp>(op)) {
     reason = "batch_norm is not lowered to a GPU kernel (a per-channel affine "
@@ -171,8 +168,7 @@ FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op,
     if (!weight)
       return true;
     auto type = dyn_cast<RankedTensorType>(weight.getType());
-    if (!type || !type.hasStaticShape() ||
-        type.getNumElements() != spec.hidden) {
+    if (!type || !type.hasStaticShape() || type.getNumElements() != spec.hidden) {
       reason = llvm::formatv("{0} of type {1} broadcasts to the normalized "
                              "shape: only full-size weights ({2} elements) "
                              "are supported",
@@ -181,9 +177,8 @@ FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op,
       return false;
     }
     if (!isSupportedFloat(type.getElementType())) {
-      reason = llvm::formatv("{0} element type {1} is not supported", what,
-                             type.getElementType())
-                   .str();
+      reason =
+          llvm::formatv("{0} element type {1} is not supported", what, type.getElementType()).str();
       return false;
     }
     out = cast<FloatType>(type.getElementType());
@@ -204,8 +199,7 @@ FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op,
 /// entry per chunk of the thread.
 class KernelBuilder {
 public:
-  KernelBuilder(ImplicitLocOpBuilder &b, const KernelSpec &spec,
-                gpu::GPUFuncOp func)
+  KernelBuilder(ImplicitLocOpBuilder &b, const KernelSpec &spec, gpu::GPUFuncOp func)
       : b(b), spec(spec), func(func) {
     f32 = b.getF32Type();
     chunkType = VectorType::get({spec.vectorWidth}, f32);
@@ -230,9 +224,8 @@ private:
   /// A `vector<V x T>` load of the chunk at `indices`, in the memory type.
   Value loadRaw(Value memref, ValueRange indices) {
     Type elem = cast<MemRefType>(memref.getType()).getElementType();
-    return vector::LoadOp::create(b, VectorType::get({spec.vectorWidth}, elem),
-                                  memref, indices, /*nontemporal=*/false,
-                                  llvm::MaybeAlign(alignment(elem)));
+    return vector::LoadOp::create(b, VectorType::get({spec.vectorWidth}, elem), memref, indices,
+                                  /*nontemporal=*/false, llvm::MaybeAlign(alignment(elem)));
   }
   Value toF32(Value v) {
     if (cast<VectorType>(v.getType()).getElementType().isF32())
@@ -258,8 +251,8 @@ private:
   Value loadGuarded(Value memref, ValueRange indices, Value valid) {
     if (!valid)
       return loadRaw(memref, indices);
-    Type raw = VectorType::get({spec.vectorWidth},
-                               cast<MemRefType>(memref.getType()).getElementType());
+    Type raw =
+        VectorType::get({spec.vectorWidth}, cast<MemRefType>(memref.getType()).getElementType());
     auto ifOp = scf::IfOp::create(b, TypeRange{raw}, valid, /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -268,8 +261,7 @@ private:
       b.setInsertionPointToStart(ifOp.elseBlock());
       auto rawType = cast<VectorType>(raw);
       Value zero = arith::ConstantOp::create(
-          b, DenseElementsAttr::get(
-                 rawType, b.getFloatAttr(rawType.getElementType(), 0.0)));
+          b, DenseElementsAttr::get(rawType, b.getFloatAttr(rawType.getElementType(), 0.0)));
       scf::YieldOp::create(b, ValueRange{zero});
     }
     return ifOp.getResult(0);
@@ -279,23 +271,21 @@ private:
   /// reduction, then (a row over several warps) one workgroup slot per warp
   /// at `slotBase` and a second warp reduction of the slots.
   Value rowSum(Value partial, int64_t slotBase) {
-    Value warpSum = gpu::SubgroupReduceOp::create(
-        b, partial, gpu::AllReduceOperation::ADD, /*uniform=*/true);
+    Value warpSum =
+        gpu::SubgroupReduceOp::create(b, partial, gpu::AllReduceOperation::ADD, /*uniform=*/true);
     if (spec.warpPerRow())
       return warpSum;
     int64_t warps = spec.threadsPerRow / kWarpSize;
     Value slots = func.getWorkgroupAttributions().front();
     Value warpId = arith::DivUIOp::create(b, tid, index(kWarpSize));
     Value laneInWarp = arith::RemUIOp::create(b, tid, index(kWarpSize));
-    Value leader = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, laneInWarp,
-                                         index(0));
+    Value leader = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, laneInWarp, index(0));
     guarded(leader, [&] {
       Value slot = arith::AddIOp::create(b, warpId, index(slotBase));
       memref::StoreOp::create(b, warpSum, slots, slot);
     });
     gpu::BarrierOp::create(b);
-    Value hasSlot = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                          laneInWarp, index(warps));
+    Value hasSlot = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, laneInWarp, index(warps));
     auto ifOp = scf::IfOp::create(b, TypeRange{f32}, hasSlot, true);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -305,8 +295,7 @@ private:
       b.setInsertionPointToStart(ifOp.elseBlock());
       scf::YieldOp::create(b, ValueRange{f32Const(0)});
     }
-    return gpu::SubgroupReduceOp::create(b, ifOp.getResult(0),
-                                         gpu::AllReduceOperation::ADD,
+    return gpu::SubgroupReduceOp::create(b, ifOp.getResult(0), gpu::AllReduceOperation::ADD,
                                          /*uniform=*/true);
   }
 
@@ -344,8 +333,8 @@ void KernelBuilder::build() {
   Value x = func.getArgument(0);
   lane = arith::RemUIOp::create(b, tid, index(kWarpSize));
   Value warp = arith::DivUIOp::create(b, tid, index(kWarpSize));
-  Value row = arith::AddIOp::create(
-      b, arith::MulIOp::create(b, block, index(spec.rowsPerBlock)), warp);
+  Value row =
+      arith::AddIOp::create(b, arith::MulIOp::create(b, block, index(spec.rowsPerBlock)), warp);
   Value rows = memref::DimOp::create(b, x, 0);
   Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rows);
   guarded(inside, [&] { buildRow(row); });
@@ -354,9 +343,7 @@ void KernelBuilder::build() {
 void KernelBuilder::buildRow(Value row) {
   // Arguments in ABI order.
   unsigned next = 0;
-  auto arg = [&](bool present) -> Value {
-    return present ? func.getArgument(next++) : Value();
-  };
+  auto arg = [&](bool present) -> Value { return present ? func.getArgument(next++) : Value(); };
   Value x = arg(true), skip = arg(spec.skip), scale = arg(spec.scaleType != nullptr),
         bias = arg(spec.biasType != nullptr), skipBias = arg(spec.skipBiasType != nullptr),
         out = arg(true), sum = arg(spec.skip);
@@ -423,10 +410,9 @@ void KernelBuilder::buildRow(Value row) {
   SmallVector<Value> squares;
   for (Value c : centered)
     squares.push_back(arith::MulFOp::create(b, c, c));
-  Value meanSquare =
-      arith::MulFOp::create(b, rowSum(sumOfChunks(squares), slotBase), invHidden);
-  Value rstd = math::RsqrtOp::create(
-      b, arith::AddFOp::create(b, meanSquare, f32Const(spec.epsilon)));
+  Value meanSquare = arith::MulFOp::create(b, rowSum(sumOfChunks(squares), slotBase), invHidden);
+  Value rstd =
+      math::RsqrtOp::create(b, arith::AddFOp::create(b, meanSquare, f32Const(spec.epsilon)));
   Value rstdChunk = vector::BroadcastOp::create(b, chunkType, rstd);
 
   for (int64_t c = 0; c < spec.chunksPerThread; ++c) {
@@ -443,8 +429,7 @@ void KernelBuilder::buildRow(Value row) {
     Value result = fromF32(y, spec.elementType);
     guarded(valids[c], [&] {
       vector::StoreOp::create(b, result, out, ValueRange{row, cols[c]},
-                              /*nontemporal=*/false,
-                              llvm::MaybeAlign(alignment(spec.elementType)));
+                              /*nontemporal=*/false, llvm::MaybeAlign(alignment(spec.elementType)));
     });
   }
 }
@@ -453,8 +438,7 @@ void KernelBuilder::buildRow(Value row) {
 // The pass
 //===----------------------------------------------------------------------===//
 
-struct ConvertNormToGPUPass
-    : public impl::ConvertNormToGPUBase<ConvertNormToGPUPass> {
+struct ConvertNormToGPUPass : public impl::ConvertNormToGPUBase<ConvertNormToGPUPass> {
   using Base::Base;
 
   void runOnOperation() override;
@@ -462,14 +446,12 @@ struct ConvertNormToGPUPass
 private:
   /// Picks the launch shape; a reason when the row does not fit.
   LogicalResult chooseShape(KernelSpec &spec, std::string &reason);
-  gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp kernels, const KernelSpec &spec,
-                             StringRef name, Location loc);
-  void buildLauncher(ModuleOp module, gpu::GPUFuncOp kernel,
-                     const KernelSpec &spec, Location loc);
+  gpu::GPUFuncOp buildKernel(gpu::GPUModuleOp kernels, const KernelSpec &spec, StringRef name,
+                             Location loc);
+  void buildLauncher(ModuleOp module, gpu::GPUFuncOp kernel, const KernelSpec &spec, Location loc);
 };
 
-LogicalResult ConvertNormToGPUPass::chooseShape(KernelSpec &spec,
-                                                std::string &reason) {
+LogicalResult ConvertNormToGPUPass::chooseShape(KernelSpec &spec, std::string &reason) {
   // 128-bit chunks, narrower when the row size does not allow them.
   spec.vectorWidth = 128 / spec.elementType.getWidth();
   while (spec.hidden % spec.vectorWidth != 0)
@@ -494,12 +476,12 @@ LogicalResult ConvertNormToGPUPass::chooseShape(KernelSpec &spec,
   spec.chunksPerThread = llvm::divideCeil(chunks, spec.threadsPerRow);
   int64_t elements = spec.chunksPerThread * spec.vectorWidth;
   if (elements > maxElementsPerThread) {
-    reason = llvm::formatv("a row of {0} elements needs {1} elements per thread "
-                           "with {2} threads, more than the {3} kept in "
-                           "registers (max-elements-per-thread)",
-                           spec.hidden, elements, spec.threadsPerRow,
-                           maxElementsPerThread.getValue())
-                 .str();
+    reason =
+        llvm::formatv("a row of {0} elements needs {1} elements per thread "
+                      "with {2} threads, more than the {3} kept in "
+                      "registers (max-elements-per-thread)",
+                      spec.hidden, elements, spec.threadsPerRow, maxElementsPerThread.getValue())
+            .str();
     return failure();
   }
   // ptxas caps a thread at 65536 / block-threads registers (255 at most);
@@ -546,8 +528,7 @@ SmallVector<std::pair<StringRef, Type>> kernelArguments(const KernelSpec &spec) 
   return args;
 }
 
-gpu::GPUFuncOp ConvertNormToGPUPass::buildKernel(gpu::GPUModuleOp kernels,
-                                                 const KernelSpec &spec,
+gpu::GPUFuncOp ConvertNormToGPUPass::buildKernel(gpu::GPUModuleOp kernels, const KernelSpec &spec,
                                                  StringRef name, Location loc) {
   MLIRContext *ctx = &getContext();
   SmallVector<Type> argTypes;
@@ -560,13 +541,13 @@ gpu::GPUFuncOp ConvertNormToGPUPass::buildKernel(gpu::GPUModuleOp kernels,
   if (!spec.warpPerRow()) {
     // One slot per warp for each of the (at most two) reductions.
     int64_t slots = 2 * (spec.threadsPerRow / kWarpSize);
-    workgroup.push_back(MemRefType::get(
-        {slots}, Float32Type::get(ctx), MemRefLayoutAttrInterface{},
-        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)));
+    workgroup.push_back(
+        MemRefType::get({slots}, Float32Type::get(ctx), MemRefLayoutAttrInterface{},
+                        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)));
   }
   OpBuilder builder = OpBuilder::atBlockEnd(kernels.getBody());
-  auto func = gpu::GPUFuncOp::create(builder, loc, name,
-                                     FunctionType::get(ctx, argTypes, {}), workgroup);
+  auto func =
+      gpu::GPUFuncOp::create(builder, loc, name, FunctionType::get(ctx, argTypes, {}), workgroup);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
   int32_t blockThreads = spec.threadsPerRow * spec.rowsPerBlock;
   func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr({blockThreads, 1, 1}));
@@ -593,19 +574,17 @@ void ConvertNormToGPUPass::buildLauncher(ModuleOp module, gpu::GPUFuncOp kernel,
                                          const KernelSpec &spec, Location loc) {
   OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
   auto type = FunctionType::get(&getContext(), kernel.getArgumentTypes(), {});
-  auto launcher = func::FuncOp::create(builder, loc,
-                                       (kernel.getName() + "_launch").str(), type);
-  launcher->setAttr("norm.gpu_launcher", SymbolRefAttr::get(
-      builder.getStringAttr(kKernelModule),
-      {FlatSymbolRefAttr::get(kernel.getNameAttr())}));
+  auto launcher = func::FuncOp::create(builder, loc, (kernel.getName() + "_launch").str(), type);
+  launcher->setAttr("norm.gpu_launcher",
+                    SymbolRefAttr::get(builder.getStringAttr(kKernelModule),
+                                       {FlatSymbolRefAttr::get(kernel.getNameAttr())}));
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(launcher.addEntryBlock());
   Value rows = memref::DimOp::create(b, launcher.getArgument(0), 0);
   Value rowsPerBlock = arith::ConstantIndexOp::create(b, spec.rowsPerBlock);
   Value grid = arith::CeilDivUIOp::create(b, rows, rowsPerBlock);
   Value one = arith::ConstantIndexOp::create(b, 1);
-  Value threads =
-      arith::ConstantIndexOp::create(b, spec.threadsPerRow * spec.rowsPerBlock);
+  Value threads = arith::ConstantIndexOp::create(b, spec.threadsPerRow * spec.rowsPerBlock);
   // An empty grid is a launch error: skip the launch for zero rows.
   Value any = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, rows,
                                     arith::ConstantIndexOp::create(b, 0));
@@ -613,8 +592,7 @@ void ConvertNormToGPUPass::buildLauncher(ModuleOp module, gpu::GPUFuncOp kernel,
   b.setInsertionPointToStart(ifOp.thenBlock());
   gpu::LaunchFuncOp::create(b, kernel, gpu::KernelDim3{grid, one, one},
                             gpu::KernelDim3{threads, one, one},
-                            /*dynamicSharedMemorySize=*/Value(),
-                            launcher.getArguments());
+                            /*dynamicSharedMemorySize=*/Value(), launcher.getArguments());
   b.setInsertionPointAfter(ifOp);
   func::ReturnOp::create(b);
 }
@@ -622,13 +600,11 @@ void ConvertNormToGPUPass::buildLauncher(ModuleOp module, gpu::GPUFuncOp kernel,
 void ConvertNormToGPUPass::runOnOperation() {
   ModuleOp module = getOperation();
   if (rowsPerBlock < 1 || rowsPerBlock * kWarpSize > kMaxBlockThreads) {
-    module.emitError() << "rows-per-block must be in [1, "
-                       << kMaxBlockThreads / kWarpSize << "]";
+    module.emitError() << "rows-per-block must be in [1, " << kMaxBlockThreads / kWarpSize << "]";
     return signalPassFailure();
   }
-  if (threadsPerRow != 0 &&
-      (threadsPerRow % kWarpSize != 0 || threadsPerRow < 2 * kWarpSize ||
-       threadsPerRow > kMaxBlockThreads)) {
+  if (threadsPerRow != 0 && (threadsPerRow % kWarpSize != 0 || threadsPerRow < 2 * kWarpSize ||
+                             threadsPerRow > kMaxBlockThreads)) {
     module.emitError() << "threads-per-row must be 0 or a multiple of 32 in [64, "
                        << kMaxBlockThreads << "]";
     return signalPassFailure();
@@ -671,14 +647,12 @@ void ConvertNormToGPUPass::runOnOperation() {
         OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
         kernels = gpu::GPUModuleOp::create(builder, module.getLoc(), kKernelModule);
         moduleSymbols.insert(kernels);
-        module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                        builder.getUnitAttr());
+        module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), builder.getUnitAttr());
       }
       // Unique among kernels and the launchers' `<name>_launch`.
       SymbolTable kernelSymbols(kernels);
       std::string name = spec.baseName();
-      for (int i = 1; kernelSymbols.lookup(name) || moduleSymbols.lookup(name + "_launch");
-           ++i)
+      for (int i = 1; kernelSymbols.lookup(name) || moduleSymbols.lookup(name + "_launch"); ++i)
         name = spec.baseName() + "_" + std::to_string(i);
       kernel = buildKernel(kernels, spec, name, op->getLoc());
       buildLauncher(module, kernel, spec, op->getLoc());
@@ -687,8 +661,7 @@ void ConvertNormToGPUPass::runOnOperation() {
     op->setAttr("norm.gpu_kernel",
                 SymbolRefAttr::get(StringAttr::get(&getContext(), kKernelModule),
                                    {FlatSymbolRefAttr::get(kernel.getNameAttr())}));
-    norm::recordNormAction(op, kPassName, "lowered",
-                           ("GPU kernel " + kernel.getName()).str());
+    norm::recordNormAction(op, kPassName, "lowered", ("GPU kernel " + kernel.getName()).str());
   }
 }
 

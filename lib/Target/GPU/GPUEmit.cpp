@@ -46,10 +46,9 @@ using namespace mlir;
 constexpr llvm::StringLiteral kKernelModule = "norm_kernels";
 
 void norm::registerGPUEmitDialects(DialectRegistry &registry) {
-  registry.insert<arith::ArithDialect, cf::ControlFlowDialect, gpu::GPUDialect,
-                  index::IndexDialect, LLVM::LLVMDialect, math::MathDialect,
-                  memref::MemRefDialect, NVVM::NVVMDialect, scf::SCFDialect,
-                  ub::UBDialect, vector::VectorDialect>();
+  registry.insert<arith::ArithDialect, cf::ControlFlowDialect, gpu::GPUDialect, index::IndexDialect,
+                  LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect, NVVM::NVVMDialect,
+                  scf::SCFDialect, ub::UBDialect, vector::VectorDialect>();
   arith::registerConvertArithToLLVMInterface(registry);
   cf::registerConvertControlFlowToLLVMInterface(registry);
   registerConvertFuncToLLVMInterface(registry);
@@ -68,8 +67,7 @@ void norm::registerGPUEmitDialects(DialectRegistry &registry) {
   registerGPUDialectTranslation(registry);
 }
 
-FailureOr<std::string> norm::emitGPUKernels(ModuleOp module,
-                                            const GPUEmitOptions &options) {
+FailureOr<std::string> norm::emitGPUKernels(ModuleOp module, const GPUEmitOptions &options) {
   auto kernels = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
   if (!kernels || kernels.getOps<gpu::GPUFuncOp>().empty())
     return module.emitError("no norm was lowered to a GPU kernel (the report "
@@ -78,8 +76,7 @@ FailureOr<std::string> norm::emitGPUKernels(ModuleOp module,
   // The kernels and their launchers, without the graph.
   MLIRContext *ctx = module.getContext();
   OwningOpRef<ModuleOp> lowered = ModuleOp::create(module.getLoc());
-  (*lowered)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                      UnitAttr::get(ctx));
+  (*lowered)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(ctx));
   OpBuilder builder = OpBuilder::atBlockEnd(lowered->getBody());
   builder.clone(*kernels);
   for (auto func : module.getOps<func::FuncOp>())
@@ -105,14 +102,12 @@ FailureOr<std::string> norm::emitGPUKernels(ModuleOp module,
   // functions as externs that ptxas then rejects: fail here instead.
   if (!options.cubin && StringRef(bytes).contains(".extern .func") &&
       StringRef(bytes).contains("__nv_"))
-    return module.emitError(
-        "the PTX calls libdevice functions that were not linked: set "
-        "CUDA_ROOT to the CUDA toolkit (which holds nvvm/libdevice)");
+    return module.emitError("the PTX calls libdevice functions that were not linked: set "
+                            "CUDA_ROOT to the CUDA toolkit (which holds nvvm/libdevice)");
   return bytes;
 }
 
-llvm::json::Object norm::describeGPUKernels(ModuleOp module,
-                                            const GPUEmitOptions &options) {
+llvm::json::Object norm::describeGPUKernels(ModuleOp module, const GPUEmitOptions &options) {
   llvm::json::Array list;
   auto typeName = [](Type type) {
     std::string s;
