@@ -222,8 +222,11 @@ class Machine:
         elif name == "memref.dim":
             buf, dim = get(0), get(1)
             out = np.full(self.n, buf.shape[int(dim[0])], dtype=np.int64)
-        elif name in ("arith.addi", "arith.muli"):
-            out = get(0) + get(1) if name == "arith.addi" else get(0) * get(1)
+        elif name in ("arith.addi", "arith.subi", "arith.muli"):
+            out = {"arith.addi": np.add, "arith.subi": np.subtract,
+                   "arith.muli": np.multiply}[name](get(0), get(1))
+        elif name in ("arith.andi", "arith.ori"):
+            out = (np.logical_and if name == "arith.andi" else np.logical_or)(get(0), get(1))
         elif name in ("arith.divui", "arith.remui", "arith.ceildivui"):
             a, b = get(0), np.where(get(1) == 0, 1, get(1))
             out = {"arith.divui": a // b, "arith.remui": a % b,
