@@ -20,7 +20,7 @@ lockstep run could otherwise hide:
   * a shuffle runs with all 32 lanes of its warp active (the kernels use a
     full mask), and a barrier with all threads of its block;
   * a workgroup slot written by one warp is read by another only after a
-    barrier.
+    barrier, and one read by a warp is overwritten by another only after one.
 It models fp32 arithmetic with numpy float32 and rounds f16/bf16 on
 `arith.truncf`; it does not model the NVPTX backend (approximate rsqrt,
 FMA contraction) or memory timing: the generated code's SASS and the run on
@@ -184,6 +184,9 @@ class Machine:
         self.shared = np.zeros((blocks, max(slots, 1)), dtype=np.float32)
         self.shared_epoch = np.full((blocks, max(slots, 1)), -1)
         self.shared_warp = np.full((blocks, max(slots, 1)), -1)
+        # Readers since the last barrier: warp id, or -2 for several warps.
+        self.read_epoch = np.full((blocks, max(slots, 1)), -1)
+        self.read_warp = np.full((blocks, max(slots, 1)), -1)
         self.epoch = 0
 
     def lanes_check(self, mask, group, what):
@@ -366,6 +369,9 @@ class Machine:
                 b, s = block[t], slot[t]
                 if self.shared_epoch[b, s] == self.epoch and self.shared_warp[b, s] != warp[t]:
                     raise EmulationError("workgroup slot written by two warps between barriers")
+                if self.read_epoch[b, s] == self.epoch and self.read_warp[b, s] != warp[t]:
+                    raise EmulationError("workgroup slot overwritten after another warp read "
+                                         "it, with no barrier between")
                 self.shared[b, s] = value[t]
                 self.shared_epoch[b, s] = self.epoch
                 self.shared_warp[b, s] = warp[t]
@@ -375,6 +381,10 @@ class Machine:
             b, s = block[t], slot[t]
             if self.shared_epoch[b, s] == self.epoch and self.shared_warp[b, s] != warp[t]:
                 raise EmulationError("workgroup slot read by another warp before a barrier")
+            if self.read_epoch[b, s] == self.epoch and self.read_warp[b, s] != warp[t]:
+                self.read_warp[b, s] = -2
+            else:
+                self.read_epoch[b, s], self.read_warp[b, s] = self.epoch, warp[t]
             out[t] = self.shared[b, s]
         env[op.results[0]] = out
 

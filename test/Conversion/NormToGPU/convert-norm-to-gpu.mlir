@@ -183,3 +183,17 @@ func.func @shared(%x: tensor<2x512xf32>) -> (tensor<2x512xf32>, tensor<2x512xf32
   %c = norm.rms_norm %b {epsilon = 1.0e-3 : f32} : tensor<2x512xf32> -> tensor<2x512xf32> loc("c")
   return %a, %b, %c : tensor<2x512xf32>, tensor<2x512xf32>, tensor<2x512xf32>
 }
+
+// -----
+
+// LayerNorm over the two trailing dims (axis 1 of [4, 8, 64]) with a scale
+// of the normalized shape: rows of 512, the scale flattened to 512.
+
+// CHECK-LABEL: gpu.func @layer_norm_f32_h512(
+// CHECK-SAME: %{{[^:]*}}: memref<?x512xf32>, %{{[^:]*}}: memref<512xf32>, %{{[^:]*}}: memref<?x512xf32>)
+// CHECK-SAME: norm.arguments = ["x", "scale", "out"]
+// CHECK-SAME: norm.hidden = 512
+func.func @two_dims(%x: tensor<4x8x64xf32>, %g: tensor<8x64xf32>) -> tensor<4x8x64xf32> {
+  %y = norm.layer_norm %x scale(%g : tensor<8x64xf32>) {axis = 1 : i64} : tensor<4x8x64xf32> -> tensor<4x8x64xf32>
+  return %y : tensor<4x8x64xf32>
+}

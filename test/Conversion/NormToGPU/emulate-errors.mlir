@@ -10,7 +10,8 @@
 // CHECK: FAIL divergent_shuffle rows=2 error: gpu.shuffle with a partially active warp (group 0)
 // CHECK: FAIL missing_barrier rows=2 error: workgroup slot read by another warp before a barrier
 // CHECK: FAIL double_write rows=2 error: vector.store: an element is written twice
-// CHECK: 0 passed, 6 failed
+// CHECK: FAIL write_after_read rows=2 error: workgroup slot overwritten after another warp read it, with no barrier between
+// CHECK: 0 passed, 7 failed
 
 module attributes {gpu.container_module} {
   gpu.module @norm_kernels {
@@ -91,6 +92,25 @@ module attributes {gpu.container_module} {
       %c0 = arith.constant 0 : index
       %v = vector.load %x[%row, %c0] : memref<?x64xf32>, vector<4xf32>
       vector.store %v, %y[%row, %c0] : memref<?x64xf32>, vector<4xf32>
+      gpu.return
+    }
+    // Slot 0 is read by both warps after a barrier, then warp 1 reuses it
+    // with no second barrier: warp 0 may not have read it yet.
+    gpu.func @write_after_read(%x: memref<?x64xf32>, %y: memref<?x64xf32>) workgroup(%slots : memref<1xf32, #gpu.address_space<workgroup>>) kernel attributes {norm.arguments = ["x", "out"], norm.epsilon = 1.0e-5 : f32, norm.kind = "rms_norm", norm.rows_per_block = 1 : i64, norm.threads_per_row = 64 : i64} {
+      %tid = gpu.thread_id x
+      %c0 = arith.constant 0 : index
+      %c32 = arith.constant 32 : index
+      %v = arith.constant 1.0 : f32
+      %first = arith.cmpi eq, %tid, %c0 : index
+      scf.if %first {
+        memref.store %v, %slots[%c0] : memref<1xf32, #gpu.address_space<workgroup>>
+      }
+      gpu.barrier
+      %r = memref.load %slots[%c0] : memref<1xf32, #gpu.address_space<workgroup>>
+      %second = arith.cmpi eq, %tid, %c32 : index
+      scf.if %second {
+        memref.store %r, %slots[%c0] : memref<1xf32, #gpu.address_space<workgroup>>
+      }
       gpu.return
     }
   }
