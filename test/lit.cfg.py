@@ -44,3 +44,12 @@ if os.path.exists("/dev/nvidiactl") and any(
 ):
     config.available_features.add("cuda-device")
 config.substitutions.append(("%norm_opt_src_root", config.norm_opt_src_root))
+
+# CPU numerics of convert-norm-to-linalg (test/Conversion/NormToLinalg):
+# upstream mlir-opt lowers to LLVM, mlir-runner (the ExecutionEngine) runs.
+config.substitutions.append(("%norm_opt_tools_dir", config.norm_opt_tools_dir))
+config.substitutions.append(("%llvm_tools_dir", config.llvm_tools_dir))
+config.substitutions.append(
+    ("%llvm_lib_dir", os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))
+if os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-runner")):
+    config.available_features.add("mlir-runner")

@@ -18,7 +18,10 @@
 #include "norm-opt/Target/ONNX/ONNXExport.h"
 #include "norm-opt/Target/ONNX/ONNXImport.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -40,6 +43,9 @@ using namespace llvm;
 void mlir::registerNormOptDialects(DialectRegistry &registry) {
   registry.insert<norm::NormDialect, onnxir::ONNXDialect, func::FuncDialect>();
   norm::registerGPUEmitDialects(registry);
+  // convert-norm-to-linalg's output and the CPU test harness around it.
+  registry.insert<bufferization::BufferizationDialect, linalg::LinalgDialect,
+                  tensor::TensorDialect>();
 }
 
 void mlir::registerNormOptPasses() {

@@ -90,4 +90,24 @@ def NormLowerSubgroupReduce
                            "::mlir::vector::VectorDialect"];
 }
 
+def ConvertNormToLinalg : Pass<"convert-norm-to-linalg", "ModuleOp"> {
+  let summary = "Lower norm ops to linalg on tensors (the CPU reference path)";
+  let description = [{
+    Rewrites `norm.rms_norm`, `norm.layer_norm`, `norm.skip_rms_norm` and
+    `norm.skip_layer_norm` into `linalg.generic` reductions and elementwise
+    maps on tensors, with statistics in fp32 (or the input type when wider)
+    and LayerNorm's variance taken around the mean. Upstream bufferization
+    and LLVM lowering then run them on the CPU (test/Conversion/NormToLinalg
+    runs them with mlir-runner against a float64 reference): the CPU
+    numerics path beside the GPU kernels of convert-norm-to-gpu.
+
+    Refused (remark and report entry): unranked inputs and dynamic
+    normalized dims.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif
