@@ -70,8 +70,8 @@ void norm::registerGPUEmitDialects(DialectRegistry &registry) {
 FailureOr<std::string> norm::emitGPUKernels(ModuleOp module, const GPUEmitOptions &options) {
   auto kernels = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
   if (!kernels || kernels.getOps<gpu::GPUFuncOp>().empty())
-    return module.emitError("no norm was lowered to a GPU kernel (the report "
-                            "and --summary say why)");
+    return emitError(module.getLoc(), "no norm was lowered to a GPU kernel (the report "
+                                      "and --summary say why)");
 
   // The kernels and their launchers, without the graph.
   MLIRContext *ctx = module.getContext();
@@ -95,15 +95,15 @@ FailureOr<std::string> norm::emitGPUKernels(ModuleOp module, const GPUEmitOption
 
   auto binary = lowered->lookupSymbol<gpu::BinaryOp>(kKernelModule);
   if (!binary || binary.getObjects().size() != 1)
-    return module.emitError("the NVVM pipeline produced no gpu.binary");
+    return emitError(module.getLoc(), "the NVVM pipeline produced no gpu.binary");
   auto object = cast<gpu::ObjectAttr>(binary.getObjects()[0]);
   std::string bytes = object.getObject().getValue().str();
   // Without the CUDA toolkit MLIR cannot link libdevice and leaves the math
   // functions as externs that ptxas then rejects: fail here instead.
   if (!options.cubin && StringRef(bytes).contains(".extern .func") &&
       StringRef(bytes).contains("__nv_"))
-    return module.emitError("the PTX calls libdevice functions that were not linked: set "
-                            "CUDA_ROOT to the CUDA toolkit (which holds nvvm/libdevice)");
+    return emitError(module.getLoc(), "the PTX calls libdevice functions that were not linked: set "
+                                      "CUDA_ROOT to the CUDA toolkit (which holds nvvm/libdevice)");
   return bytes;
 }
 
