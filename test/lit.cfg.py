@@ -28,3 +28,28 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 config.environment["CUDA_ROOT"] = config.cuda_root
 if os.path.exists(os.path.join(config.cuda_root, "bin", "ptxas")):
     config.available_features.add("ptxas")
+
+# GPU lowering (test/Conversion/NormToGPU): the toolkit's assembler and
+# disassembler, when present, check the generated PTX and SASS; kernels run
+# only where a CUDA driver and device are (never in CI).
+llvm_config.add_tool_substitutions(["norm-gpu-runner"], tool_dirs)
+for tool in ["ptxas", "cuobjdump"]:
+    path = os.path.join(config.cuda_root, "bin", tool)
+    config.substitutions.append(("%" + tool, path))
+    if os.path.exists(path) and tool != "ptxas":
+        config.available_features.add(tool)
+if os.path.exists("/dev/nvidiactl") and any(
+    os.path.exists(os.path.join(d, "libcuda.so.1"))
+    for d in ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/cuda/compat"]
+):
+    config.available_features.add("cuda-device")
+config.substitutions.append(("%norm_opt_src_root", config.norm_opt_src_root))
+
+# CPU numerics of convert-norm-to-linalg (test/Conversion/NormToLinalg):
+# upstream mlir-opt lowers to LLVM, mlir-runner (the ExecutionEngine) runs.
+config.substitutions.append(("%norm_opt_tools_dir", config.norm_opt_tools_dir))
+config.substitutions.append(("%llvm_tools_dir", config.llvm_tools_dir))
+config.substitutions.append(
+    ("%llvm_lib_dir", os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))
+if os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-runner")):
+    config.available_features.add("mlir-runner")

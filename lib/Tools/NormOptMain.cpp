@@ -14,10 +14,14 @@
 #include "norm-opt/Dialect/Norm/Transforms/Passes.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXDialect.h"
+#include "norm-opt/Target/GPU/GPUEmit.h"
 #include "norm-opt/Target/ONNX/ONNXExport.h"
 #include "norm-opt/Target/ONNX/ONNXImport.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -39,6 +43,10 @@ using namespace llvm;
 
 void mlir::registerNormOptDialects(DialectRegistry &registry) {
   registry.insert<norm::NormDialect, onnxir::ONNXDialect, func::FuncDialect>();
+  norm::registerGPUEmitDialects(registry);
+  // convert-norm-to-linalg's output and the CPU test harness around it.
+  registry.insert<bufferization::BufferizationDialect, linalg::LinalgDialect,
+                  tensor::TensorDialect>();
 }
 
 void mlir::registerNormOptPasses() {
@@ -53,13 +61,17 @@ void mlir::registerNormOptPasses() {
 
 namespace {
 
-enum class Format { MLIR, ONNX, ONNXText };
+enum class Format { MLIR, ONNX, ONNXText, PTX, Cubin };
 
 std::optional<Format> formatFromExtension(StringRef path) {
   if (path.ends_with(".onnx"))
     return Format::ONNX;
   if (path.ends_with(".onnxtxt"))
     return Format::ONNXText;
+  if (path.ends_with(".ptx"))
+    return Format::PTX;
+  if (path.ends_with(".cubin"))
+    return Format::Cubin;
   if (path.ends_with(".mlir") || path == "-")
     return Format::MLIR;
   return std::nullopt;
@@ -72,7 +84,9 @@ struct Options {
                               cl::value_desc("filename"), cl::init("-")};
   cl::opt<std::string> emit{
       "emit",
-      cl::desc("Output format: mlir, onnx or onnx-text (default: from -o's "
+      cl::desc("Output format: mlir, onnx, onnx-text, or ptx / cubin (the "
+               "norms as fused GPU kernels: runs convert-norm-to-gpu after "
+               "the passes, then the NVVM pipeline) (default: from -o's "
                "extension, else mlir)"),
       cl::init("")};
   cl::opt<std::string> report{"report",
@@ -86,6 +100,17 @@ struct Options {
       "recognize",
       cl::desc("Recognize normalization layers when reading an ONNX model"),
       cl::init(true)};
+  cl::opt<std::string> gpuChip{"gpu-chip",
+                               cl::desc("GPU architecture for --emit=ptx/cubin"),
+                               cl::init("sm_90")};
+  cl::opt<std::string> gpuFeatures{
+      "gpu-features", cl::desc("PTX ISA version for --emit=ptx/cubin"),
+      cl::init("+ptx80")};
+  cl::opt<std::string> gpuManifest{
+      "gpu-manifest",
+      cl::desc("With --emit=ptx/cubin: write a JSON description of the "
+               "kernels (launch shape, arguments) for norm-gpu-runner"),
+      cl::value_desc("filename"), cl::init("")};
   cl::opt<std::string> externalData{
       "external-data",
       cl::desc("Write weights to <output>.data: auto (as the input did, or "
@@ -214,7 +239,14 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
         return success();
       })))
     return failure();
-  if (failed(runPipeline([&](PassManager &pm) { return config.setupPassPipeline(pm); })))
+  bool gpuOutput = outputFormat == Format::PTX || outputFormat == Format::Cubin;
+  if (failed(runPipeline([&](PassManager &pm) {
+        if (failed(config.setupPassPipeline(pm)))
+          return failure();
+        if (gpuOutput)
+          pm.addPass(createConvertNormToGPU());
+        return success();
+      })))
     return failure();
 
   json::Object report = norm::buildReport(*module);
@@ -246,6 +278,25 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
                            : onnxir::exportONNXFile(*module, opts.output, exportOptions);
     if (failed(written))
       return failure();
+    break;
+  }
+  case Format::PTX:
+  case Format::Cubin: {
+    norm::GPUEmitOptions gpuOptions;
+    gpuOptions.chip = opts.gpuChip;
+    gpuOptions.features = opts.gpuFeatures;
+    gpuOptions.cubin = outputFormat == Format::Cubin;
+    FailureOr<std::string> binary = norm::emitGPUKernels(*module, gpuOptions);
+    if (failed(binary) ||
+        failed(writeText(opts.output, [&](raw_ostream &os) { os << *binary; })))
+      return failure();
+    if (!opts.gpuManifest.empty()) {
+      json::Value manifest(norm::describeGPUKernels(*module, gpuOptions));
+      if (failed(writeText(opts.gpuManifest, [&](raw_ostream &os) {
+            os << formatv("{0:2}", manifest) << "\n";
+          })))
+        return failure();
+    }
     break;
   }
   }
@@ -292,9 +343,13 @@ int mlir::normOptMain(int argc, char **argv) {
     outputFormat = Format::ONNX;
   else if (opts.emit == "onnx-text")
     outputFormat = Format::ONNXText;
+  else if (opts.emit == "ptx")
+    outputFormat = Format::PTX;
+  else if (opts.emit == "cubin")
+    outputFormat = Format::Cubin;
   else if (!opts.emit.empty()) {
     errs() << "norm-opt: error: unknown --emit format '" << opts.emit
-           << "' (expected mlir, onnx or onnx-text)\n";
+           << "' (expected mlir, onnx, onnx-text, ptx or cubin)\n";
     return 1;
   } else {
     outputFormat = formatFromExtension(opts.output).value_or(Format::MLIR);

@@ -27,4 +27,88 @@ def ConvertNormToONNX : Pass<"convert-norm-to-onnx", "ModuleOp"> {
   let dependentDialects = ["::mlir::onnxir::ONNXDialect"];
 }
 
+def ConvertNormToGPU : Pass<"convert-norm-to-gpu", "ModuleOp"> {
+  let summary = "Generate one fused GPU kernel (gpu.func) and a host launcher per norm";
+  let description = [{
+    For every `norm.rms_norm`, `norm.layer_norm`, `norm.skip_rms_norm` and
+    `norm.skip_layer_norm` whose normalized size is static, emits a kernel
+    into `gpu.module @norm_kernels` and a host function of the same name
+    that launches it with `gpu.launch_func`. The norm op stays in the graph
+    (the rest of an ONNX model is not lowered) and points at its kernel with
+    `norm.gpu_kernel`; norms with the same kind, types, size and attributes
+    share one kernel.
+
+    Kernel ABI (bufferized boundary, 2-D row-major memrefs, 16-byte aligned
+    base pointers): `(x, [skip], [scale], [bias], [skip_bias], out, [sum])`
+    with `x/skip/out/sum : memref<?xHxT>` and the weights `memref<HxTw>`.
+    An input of higher rank is flattened to `[rows, H]` by the caller
+    (`memref.collapse_shape`): the normalized dims are the trailing ones.
+
+    Kernel shape (docs/GPU.md): the row lives in registers, each thread owns
+    `norm.elements_per_thread` elements loaded with 128-bit vector loads
+    (`norm.vector_width` elements), statistics in fp32, warp reductions with
+    `gpu.subgroup_reduce add` and one workgroup-memory slot per warp when a
+    row spans several warps; LayerNorm subtracts the mean from the registers
+    before the variance. Rows up to `warp-row-limit` elements get one warp
+    each (`norm.rows_per_block` warps per block), wider rows one block each
+    (`norm.threads_per_row` threads).
+
+    Refused, with a remark and a `norm.report` entry: dynamic or unranked
+    normalized dims, axis 0 (no rows), weights that broadcast, non
+    f32/f16/bf16 types, rows too wide to keep in registers, `norm.batch_norm`.
+  }];
+  let options = [
+    Option<"warpRowLimit", "warp-row-limit", "int64_t", "1024",
+           "Widest row (elements) handled by one warp; wider rows get a block">,
+    Option<"rowsPerBlock", "rows-per-block", "int64_t", "4",
+           "Rows (one per warp) per block for narrow rows">,
+    Option<"threadsPerRow", "threads-per-row", "int64_t", "0",
+           "Threads per row for wide rows (0: chosen from the row size)">,
+    Option<"maxElementsPerThread", "max-elements-per-thread", "int64_t", "64",
+           "Refuse rows that would need more elements per thread than this">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def NormLowerSubgroupReduce
+    : Pass<"norm-lower-subgroup-reduce", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Expand gpu.subgroup_reduce into butterfly gpu.shuffle ops";
+  let description = [{
+    The upstream NVVM lowering only handles integer `gpu.subgroup_reduce`
+    (redux.sync); the fp32 reductions of the norm kernels become
+    `log2(subgroup-size)` xor shuffles (SHFL.BFLY in SASS) through the
+    upstream `populateGpuLowerSubgroupReduceToShufflePatterns`.
+  }];
+  let options = [
+    Option<"subgroupSize", "subgroup-size", "unsigned", "32", "Warp size">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def ConvertNormToLinalg : Pass<"convert-norm-to-linalg", "ModuleOp"> {
+  let summary = "Lower norm ops to linalg on tensors (the CPU reference path)";
+  let description = [{
+    Rewrites `norm.rms_norm`, `norm.layer_norm`, `norm.skip_rms_norm` and
+    `norm.skip_layer_norm` into `linalg.generic` reductions and elementwise
+    maps on tensors, with statistics in fp32 (or the input type when wider)
+    and LayerNorm's variance taken around the mean. Upstream bufferization
+    and LLVM lowering then run them on the CPU (test/Conversion/NormToLinalg
+    runs them with mlir-runner against a float64 reference): the CPU
+    numerics path beside the GPU kernels of convert-norm-to-gpu.
+
+    Refused (remark and report entry): unranked inputs and dynamic
+    normalized dims.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif

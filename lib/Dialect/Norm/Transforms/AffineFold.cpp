@@ -523,3 +523,168 @@ FailureOr<Value> mlir::norm::createCenteredConstant(OpBuilder &builder,
                                 type.getElementType(), shape, *values);
 }
 
+
+//===----------------------------------------------------------------------===//
+// Output-channel folds (BatchNorm into its producer)
+//===----------------------------------------------------------------------===//
+
+LogicalResult mlir::norm::checkOutputAffineFold(const LinearLayer &layer,
+                                                const ChannelAffine &map,
+                                                std::string &reason) {
+  if (layer.getOutputSize() != int64_t(map.gain.size())) {
+    reason = llvm::formatv("{0} has {1} outputs for {2} channels",
+                           describe(layer.getOp()), layer.getOutputSize(),
+                           map.gain.size())
+                 .str();
+    return failure();
+  }
+  return success();
+}
+
+SmallVector<PrecisionLoss> mlir::norm::foldAffineIntoOutputs(RewriterBase &rewriter,
+                                                             LinearLayer &layer,
+                                                             const ChannelAffine &map) {
+  SmallVector<PrecisionLoss> losses;
+  int64_t k = layer.getInputSize(), n = layer.getOutputSize();
+  std::vector<double> w = layer.readWeight();
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c)
+      w[r * n + c] *= map.gain[c];
+  // A Gemm computes alpha * (x W + c): the shift enters c divided by alpha.
+  double alpha = isa<GemmOp>(layer.getOp()) ? getGemmAttr(layer.getOp(), "alpha") : 1.0;
+  bool hasShift = llvm::any_of(map.shift, [](double v) { return v != 0.0; });
+  std::vector<double> bias = layer.readBias();
+  for (int64_t c = 0; c < n; ++c)
+    bias[c] = map.gain[c] * bias[c] + (hasShift ? map.shift[c] / alpha : 0.0);
+
+  PrecisionLoss weightLoss{layer.getOp(), "weight"};
+  if (checkRounding(layer.getWeightElementType(), w, weightLoss))
+    losses.push_back(weightLoss);
+  layer.replaceWeight(rewriter, w, "_folded");
+  if (layer.hasBias() || hasShift) {
+    PrecisionLoss biasLoss{layer.getOp(), "bias"};
+    if (checkRounding(cast<ShapedType>(layer.getProduct().getType()).getElementType(), bias,
+                      biasLoss))
+      losses.push_back(biasLoss);
+    layer.replaceBias(rewriter, bias, "_folded");
+  }
+  return losses;
+}
+
+namespace {
+/// A static-shaped float tensor type, or null.
+RankedTensorType staticFloat(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || !type.hasStaticShape() || !isa<FloatType>(type.getElementType()))
+    return {};
+  return type;
+}
+
+/// The bias operand of a Conv or ConvTranspose, or null when omitted.
+Value convBias(Operation *conv) {
+  Value b = isa<ConvOp>(conv) ? cast<ConvOp>(conv).getB() : cast<ConvTransposeOp>(conv).getB();
+  if (!b || isa<NoneType>(b.getType()))
+    return {};
+  return b;
+}
+} // namespace
+
+FailureOr<int64_t> mlir::norm::matchConvOutputChannels(Operation *conv, std::string &reason) {
+  if (!isa<ConvOp, ConvTransposeOp>(conv)) {
+    reason = describe(conv) + " is not a Conv or ConvTranspose";
+    return failure();
+  }
+  Value w = conv->getOperand(1);
+  RankedTensorType type = staticFloat(w);
+  if (!isFixedConstant(w) || !type || type.getRank() < 2) {
+    reason = describe(conv) + " has a weight that is not a static float constant";
+    return failure();
+  }
+  auto groupAttr = conv->getAttrOfType<IntegerAttr>("group");
+  int64_t group = groupAttr ? groupAttr.getInt() : 1;
+  if (group < 1 || (isa<ConvTransposeOp>(conv) && type.getDimSize(0) % group != 0)) {
+    reason = describe(conv) + " has a group count that does not divide its channels";
+    return failure();
+  }
+  int64_t channels =
+      isa<ConvOp>(conv) ? type.getDimSize(0) : type.getDimSize(1) * group;
+  if (Value b = convBias(conv)) {
+    RankedTensorType biasType = staticFloat(b);
+    if (!isFixedConstant(b) || !biasType || biasType.getNumElements() != channels) {
+      reason = describe(conv) + " has a bias that is not a constant of one value per channel";
+      return failure();
+    }
+  }
+  return channels;
+}
+
+SmallVector<PrecisionLoss> mlir::norm::foldAffineIntoConvOutputs(RewriterBase &rewriter,
+                                                                 Operation *conv,
+                                                                 const ChannelAffine &map) {
+  SmallVector<PrecisionLoss> losses;
+  Value weight = conv->getOperand(1);
+  auto type = cast<RankedTensorType>(weight.getType());
+  std::vector<double> w = *getConstantAsDoubles(weight);
+  int64_t dim0 = type.getDimSize(0), dim1 = type.getDimSize(1);
+  int64_t inner = type.getNumElements() / (dim0 * dim1);
+  auto groupAttr = conv->getAttrOfType<IntegerAttr>("group");
+  int64_t group = groupAttr ? groupAttr.getInt() : 1;
+  for (int64_t i = 0; i < dim0; ++i)
+    for (int64_t j = 0; j < dim1; ++j) {
+      // Conv: W[o, i/g, k...] feeds output channel o. ConvTranspose:
+      // W[i, o mod (C_out/g), k...] feeds output channel
+      // (i / (C_in/g)) * (C_out/g) + j, the group of input channel i.
+      int64_t channel = isa<ConvOp>(conv) ? i : (i / (dim0 / group)) * dim1 + j;
+      double g = map.gain[channel];
+      for (int64_t e = 0; e < inner; ++e)
+        w[(i * dim1 + j) * inner + e] *= g;
+    }
+  int64_t channels = map.gain.size();
+  std::vector<double> bias(channels, 0.0);
+  Value oldBias = convBias(conv);
+  if (oldBias) {
+    std::vector<double> stored = *getConstantAsDoubles(oldBias);
+    for (int64_t c = 0; c < channels; ++c)
+      bias[c] = map.gain[c] * stored[c];
+  }
+  bool hasShift = llvm::any_of(map.shift, [](double v) { return v != 0.0; });
+  if (hasShift)
+    for (int64_t c = 0; c < channels; ++c)
+      bias[c] += map.shift[c];
+
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(conv);
+  Type elementType = type.getElementType();
+  PrecisionLoss weightLoss{conv, "weight"};
+  if (checkRounding(elementType, w, weightLoss))
+    losses.push_back(weightLoss);
+  StringRef base = initializerName(weight);
+  std::string name = (base.empty() ? baseNameOf(conv) + "/weight" : base.str()) + "_folded";
+  Value newWeight = createFloatInitializer(rewriter, weight.getLoc(), name, elementType,
+                                           type.getShape(), w);
+  rewriter.modifyOpInPlace(conv, [&] { conv->setOperand(1, newWeight); });
+  eraseIfUnused(rewriter, weight);
+  if (!oldBias && !hasShift)
+    return losses;
+
+  Type biasType = oldBias ? cast<ShapedType>(oldBias.getType()).getElementType() : elementType;
+  PrecisionLoss biasLoss{conv, "bias"};
+  if (checkRounding(biasType, bias, biasLoss))
+    losses.push_back(biasLoss);
+  base = oldBias ? initializerName(oldBias) : StringRef();
+  name = (base.empty() ? baseNameOf(conv) + "/bias" : base.str()) + "_folded";
+  Value newBias = createFloatInitializer(rewriter, oldBias ? oldBias.getLoc() : conv->getLoc(),
+                                         name, biasType, {channels}, bias);
+  // The replaced operand is the old bias or an `onnx.none` placeholder.
+  Value oldOperand = conv->getNumOperands() > 2 ? conv->getOperand(2) : Value();
+  rewriter.modifyOpInPlace(conv, [&] {
+    if (oldOperand)
+      conv->setOperand(2, newBias);
+    else if (auto c = dyn_cast<ConvOp>(conv))
+      c.getBMutable().append(newBias);
+    else
+      cast<ConvTransposeOp>(conv).getBMutable().append(newBias);
+  });
+  eraseIfUnused(rewriter, oldOperand);
+  return losses;
+}

@@ -9,15 +9,17 @@ void mlir::norm::buildNormOptimizePipeline(OpPassManager &pm) {
   // Recognition is idempotent: on an ONNX input the driver has already run
   // it, and it finds nothing more then.
   pm.addPass(createNormRecognize());
-  // Pre-LN -> Pre-RMSNorm and BatchNorm folding go here, before weight
-  // folding: they change which norms exist and what their weights are.
+  // Pre-LN -> Pre-RMSNorm goes here too, before weight folding: these
+  // rewrites change which norms exist and what their weights are.
+  pm.addPass(createNormFoldBatchNorm());
   pm.addPass(createNormFoldWeights());
 }
 
 void mlir::norm::registerNormOptimizePipeline() {
   PassPipelineRegistration<>(
       "norm-optimize",
-      "Every exact norm rewrite in order: recognize the norms, then fold "
-      "their weights into the linear layers that read them",
+      "Every exact norm rewrite in order: recognize the norms, fold the "
+      "BatchNorms into their neighbours, then fold the other norms' weights "
+      "into the linear layers that read them",
       buildNormOptimizePipeline);
 }

@@ -18,6 +18,12 @@ StringRef mlir::norm::getNormKind(Operation *op) {
       .Case([](BatchNormOp) { return "batch_norm"; })
       .Case([](SkipLayerNormOp) { return "skip_layer_norm"; })
       .Case([](SkipRMSNormOp) { return "skip_rms_norm"; })
+      // A BatchNormalization norm-recognize left as a node (training mode)
+      // is still a BatchNorm to the reader of the report.
+      .Case([](onnxir::NodeOp node) {
+        return node.getOpType() == "BatchNormalization" ? StringRef("batch_norm")
+                                                        : node->getName().stripDialect();
+      })
       .Default([](Operation *op) { return op->getName().stripDialect(); });
 }
 

@@ -161,6 +161,36 @@ void centerAlongAxis(MutableArrayRef<double> values, ArrayRef<int64_t> shape,
 FailureOr<Value> createCenteredConstant(OpBuilder &builder, Value value,
                                         int64_t axis, bool dropLast = false);
 
+//===----------------------------------------------------------------------===//
+// Folding an affine map on a layer's *output* channels into the layer
+// (BatchNorm after a Conv / Gemm / MatMul): `y -> y * gain + shift` per
+// output channel becomes `W' = W diag(gain)` (per output channel) and
+// `c' = gain * c + shift`. Weights are replaced by new initializers as above.
+//===----------------------------------------------------------------------===//
+
+/// Checks that the linear layer can take `map` on its `N` outputs.
+LogicalResult checkOutputAffineFold(const LinearLayer &layer, const ChannelAffine &map,
+                                    std::string &reason);
+
+/// Folds `map` into the outputs of `layer`: `W' = W diag(gain)`,
+/// `c' = gain * c + shift` (a layer without a bias gains one when `shift` is
+/// not zero). Gemm's `alpha` is taken into account.
+SmallVector<PrecisionLoss> foldAffineIntoOutputs(RewriterBase &rewriter, LinearLayer &layer,
+                                                 const ChannelAffine &map);
+
+/// The number of output channels (dim 1 of the result) of an `onnx.Conv` or
+/// `onnx.ConvTranspose` whose weight and optional bias are fixed float
+/// constants of static shape, or failure with `reason`. The weight is
+/// `[C_out, C_in / group, k...]` for Conv and `[C_in, C_out / group, k...]`
+/// for ConvTranspose.
+FailureOr<int64_t> matchConvOutputChannels(Operation *conv, std::string &reason);
+
+/// Folds `map` (one entry per output channel) into a Conv or ConvTranspose
+/// accepted by matchConvOutputChannels: every weight entry that feeds output
+/// channel `o` is scaled by `gain[o]`, and `bias' = gain * bias + shift`.
+SmallVector<PrecisionLoss> foldAffineIntoConvOutputs(RewriterBase &rewriter, Operation *conv,
+                                                     const ChannelAffine &map);
+
 } // namespace mlir::norm
 
 #endif

@@ -17,7 +17,7 @@ namespace mlir::norm {
 #include "norm-opt/Dialect/Norm/Transforms/Passes.h.inc"
 
 /// The default pipeline of every exact norm rewrite, in order: recognize,
-/// then fold the norms' weights into the linear layers. Other compilers add
+/// fold the BatchNorms, then fold the norms' weights into the linear layers. Other compilers add
 /// it to their own pass manager with this function.
 void buildNormOptimizePipeline(OpPassManager &pm);
 

@@ -33,6 +33,45 @@ def NormRecognize : Pass<"norm-recognize", "ModuleOp"> {
   let dependentDialects = ["::mlir::norm::NormDialect"];
 }
 
+def NormFoldBatchNorm : Pass<"norm-fold-batchnorm", "ModuleOp"> {
+  let summary = "Fold inference BatchNorms and PRepBN into the neighbouring linear layers";
+  let description = [{
+    An inference `norm.batch_norm` is the per-channel affine map (channel =
+    dim 1) `x * a + b`, `a = scale / sqrt(var + epsilon)`,
+    `b = bias - mean * a` (TRANSFORMS.md, section 4). SLAB's RepBN,
+    `Add(BN(x), Mul(x, eta))` with a scalar constant `eta`, is the same map
+    with `a + eta` and is treated as one unit. Each map disappears by the
+    first rule that applies:
+
+    1. backwards into the layer producing its input: `onnx.Conv` (grouped
+       and depthwise too: output channel `o` is row `o` of the weight),
+       `onnx.ConvTranspose` (weight `[C_in, C_out / group, k...]`: entry
+       `[i, j]` feeds output channel `(i / (C_in / group)) * (C_out / group) + j`),
+       `onnx.Gemm` / `onnx.MatMul` with a constant weight when the channel is
+       the product's last dim; the channel axis is followed back through
+       `Transpose`, `Reshape` and `Flatten` (also when a reshape splits or
+       merges it with other dims: the map is expanded per index). Weights
+       scale per output channel and `bias' = a * bias + b`. Every value on the
+       way must have no other reader.
+    2. forwards into the linear layers reading its output (the AffineFold
+       rule of norm-fold-weights), following the channel axis through
+       Transpose/Reshape/Flatten until it is the last dim: this is how the
+       PRepBN form `Transpose -> BatchNormalization (+ eta x) -> Transpose`
+       before the attention and MLP projections folds. A pair of inverse
+       Transposes left around the removed map is removed too.
+    3. otherwise one per-channel `onnx.Mul` + `onnx.Add` with constants of
+       shape `[C, 1, ...]` (a remark and a `decomposed` report record say
+       why neither side could take it).
+
+    `BatchNormalization` nodes left as `onnx.node` by norm-recognize
+    (`training_mode = 1`, `is_test = 0`, used running-statistics outputs,
+    `spatial = 0`) are refused with the reason. All weight arithmetic is in
+    float64, rounded once; new weights are new initializers and the old ones
+    are erased when nothing reads them.
+  }];
+  let dependentDialects = ["::mlir::norm::NormDialect"];
+}
+
 def NormFoldWeights : Pass<"norm-fold-weights", "ModuleOp"> {
   let summary = "Fold the scale and bias of each norm into the linear layers that read it";
   let description = [{
