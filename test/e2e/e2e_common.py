@@ -5,6 +5,7 @@ Run with Debian's /usr/bin/python3 (numpy, onnx, torch).
 """
 import argparse
 import collections
+import glob
 import json
 import os
 import re
@@ -166,6 +167,35 @@ def load_pb(path):
     return tensor.name, numpy_helper.to_array(tensor)
 
 
+TESTDATA = "/usr/share/libonnx-testdata/data"
+BATCHNORM_TESTS = ("node/test_batchnorm_*", "pytorch-converted/test_BatchNorm*")
+
+
+def testdata_dirs(data, *patterns):
+    """The test directories of libonnx-testdata matching `patterns`, sorted."""
+    dirs = sorted(d for p in patterns for d in glob.glob(os.path.join(data, p)))
+    if not dirs:
+        sys.exit(f"e2e: no {', '.join(patterns)} tests under {data} (install libonnx-testdata)")
+    return dirs
+
+
+def load_data_set(model, data_dir):
+    """({input name: array}, [reference outputs]) of one test_data_set_*
+    directory of `model`; unnamed inputs take the names of the model's graph
+    inputs that are no initializers, in order."""
+    graph_inputs = [i.name for i in model.graph.input
+                    if i.name not in {t.name for t in model.graph.initializer}]
+
+    def numbered(pattern):
+        return sorted(glob.glob(os.path.join(data_dir, pattern)),
+                      key=lambda p: int(p.rsplit("_", 1)[1][:-3]))
+    inputs = {}
+    for i, path in enumerate(numbered("input_*.pb")):
+        name, value = load_pb(path)
+        inputs[name or graph_inputs[i]] = value
+    return inputs, [load_pb(path)[1] for path in numbered("output_*.pb")]
+
+
 def rel_err(actual, expected):
     """‖actual − expected‖ / ‖expected‖ in float64 (absolute if ‖expected‖ = 0)."""
     a = np.asarray(actual, dtype=np.float64)
@@ -238,6 +268,42 @@ def prune_to_outputs(model, keep_outputs):
 
 
 # --- reporting -----------------------------------------------------------------
+
+def prepare_pass_cases(specs, passes_of, prepare, k, *args):
+    """For the model suites whose cases are `<model>/<pass>`: for every model
+    of `specs` ({name: spec}) with passes (passes_of(spec)) matching `k`,
+    prepare(name, spec, passes, *args) returns ({pass: (problems, details,
+    OrtBatch job or None)}, the original's job). A crash fails that model's
+    cases only. Returns what record_pass_cases takes."""
+    pending = []
+    for name, spec in specs.items():
+        passes = [p for p in passes_of(spec) if k in f"{name}/{p}"]
+        if not passes:
+            continue
+        try:
+            cases, reference = prepare(name, spec, passes, *args)
+        except Exception as e:  # an exporter or tool crash
+            cases, reference = {p: ([f"{type(e).__name__}: {e}"], [], None) for p in passes}, None
+        pending.append((name, cases, reference))
+    return pending
+
+
+def record_pass_cases(suite, pending, results, tolerance=1e-5):
+    """Records each prepared case, with the worst relative error of its
+    onnxruntime outputs against the original's (`results` of OrtBatch.run)."""
+    for name, cases, reference in pending:
+        for label, (problems, details, job) in cases.items():
+            if job is not None:
+                (ref, ref_error), (got, error) = results[reference], results[job]
+                if ref_error or error:
+                    problems.append(ref_error or error)
+                else:
+                    worst = worst_rel_err(got, ref)
+                    details.append(f"rel err {worst:.2e}")
+                    if not worst <= tolerance:
+                        problems.append(f"rel err {worst:.2e} > {tolerance:g}")
+            suite.record(f"{name}/{label}", problems, ", ".join(details))
+
 
 def argument_parser(doc):
     """A driver's command line: its docstring's first line, and `-k`."""

@@ -60,11 +60,13 @@ NORM_TYPES = (nn.LayerNorm, RMSNorm, nn.BatchNorm1d, nn.BatchNorm2d)
 
 def set_nontrivial_norm_params(model, seed):
     """gamma = 1 + 0.5 N(0,1) (w = 0.5 N(0,1) for a (1 + w) gain), beta =
-    0.2 N(0,1), running mean 0.3 N(0,1), running var in [0.5, 2]; checked
-    afterwards."""
+    0.2 N(0,1), running mean 0.3 N(0,1), running var in [0.5, 2], RepBN's
+    eta in [0.2, 1.5]; checked afterwards."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for module in model.modules():
+            if isinstance(module, RepBN):
+                module.eta.copy_(0.2 + 1.3 * torch.rand(1, generator=g))
             if not isinstance(module, NORM_TYPES):
                 continue
             offset = 0 if getattr(module, "unit_offset", False) else 1
@@ -288,27 +290,90 @@ class TokenBatchNorm(nn.Module):
         return self.bn(x.transpose(1, 2)).transpose(1, 2)
 
 
-class ViTBN(nn.Module):
-    """A conv stem with BatchNorm and PRepBN-style token norms."""
+class RepBN(TokenBatchNorm):
+    """SLAB's RepBN: BatchNorm over the channels of [batch, tokens, channels]
+    plus eta x."""
 
-    def __init__(self, image=16, patch=4, d=32, heads=4, layers=2, classes=10):
+    def __init__(self, d):
+        super().__init__(d)
+        self.eta = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        x = x.transpose(1, 2)
+        return (self.bn(x) + self.eta * x).transpose(1, 2)
+
+
+class ViTBN(nn.Module):
+    """Token norms that are BatchNorms (PRepBN-style TokenBatchNorm, or
+    RepBN), with a conv stem with BatchNorm unless stem=False."""
+
+    def __init__(self, image=16, patch=4, d=32, heads=4, layers=2, classes=10,
+                 norm=TokenBatchNorm, stem=True):
         super().__init__()
-        self.stem_conv = nn.Conv2d(3, 8, 3, padding=1)
-        # After the ReLU, so that the exporter cannot fold it into the conv.
-        self.stem_bn = nn.BatchNorm2d(8)
-        self.patch_embed = nn.Conv2d(8, d, patch, stride=patch)
+        self.stem = stem
+        if stem:
+            self.stem_conv = nn.Conv2d(3, 8, 3, padding=1)
+            # After the ReLU, so that the exporter cannot fold it into the conv.
+            self.stem_bn = nn.BatchNorm2d(8)
+        self.patch_embed = nn.Conv2d(8 if stem else 3, d, patch, stride=patch)
         self.pos_embed = nn.Parameter(0.02 * torch.randn(1, (image // patch) ** 2, d))
         self.blocks = nn.ModuleList(PreNormBlock(d, heads, causal=False, ffn=2 * d, gelu="none",
-                                                 norm=TokenBatchNorm) for _ in range(layers))
-        self.norm = TokenBatchNorm(d)
+                                                 norm=norm) for _ in range(layers))
+        self.norm = norm(d)
         self.head = nn.Linear(d, classes)
 
     def forward(self, pixel_values):
-        x = self.stem_bn(F.relu(self.stem_conv(pixel_values)))
+        x = pixel_values
+        if self.stem:
+            x = self.stem_bn(F.relu(self.stem_conv(x)))
         x = self.patch_embed(x).flatten(2).transpose(1, 2) + self.pos_embed
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x).mean(1))
+
+
+class BatchNormCNN(nn.Module):
+    """BatchNorm after every kind of producer norm-fold-batchnorm handles:
+    Conv (+ReLU), grouped, depthwise and bias-free Conv, grouped and bias-free
+    ConvTranspose, Conv -> Reshape -> BatchNorm1d, Flatten -> Linear (Gemm)
+    -> BatchNorm1d, token Linear (MatMul) -> Transpose -> BatchNorm1d; and one
+    after a residual Add, with no producer to fold into. Input [2, 3, 8, 8]."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.grouped = nn.Conv2d(16, 16, 3, padding=1, groups=4)
+        self.bn2 = nn.BatchNorm2d(16)
+        self.depthwise = nn.Conv2d(16, 16, 3, padding=1, groups=16)
+        self.bn3 = nn.BatchNorm2d(16)
+        self.pointwise = nn.Conv2d(16, 16, 1, bias=False)
+        self.bn4 = nn.BatchNorm2d(16)
+        self.bn_residual = nn.BatchNorm2d(16)
+        self.up = nn.ConvTranspose2d(16, 8, 2, stride=2, groups=2)
+        self.bn5 = nn.BatchNorm2d(8)
+        self.up_plain = nn.ConvTranspose2d(8, 6, 3, padding=1, bias=False)
+        self.bn6 = nn.BatchNorm2d(6)
+        self.squeeze = nn.Conv2d(6, 4, 1)
+        self.bn_seq = nn.BatchNorm1d(4)
+        self.fc = nn.Linear(4 * 256, 32)
+        self.bn_fc = nn.BatchNorm1d(32)
+        self.token = nn.Linear(6, 12)
+        self.bn_token = nn.BatchNorm1d(12)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = self.bn2(self.grouped(x))
+        x = torch.relu(self.bn3(self.depthwise(x)))
+        y = self.bn4(self.pointwise(x))
+        x = self.bn_residual(x + y)
+        x = torch.relu(self.bn5(self.up(x)))
+        x = self.bn6(self.up_plain(x))
+        s = self.squeeze(x)                                  # [B, 4, 16, 16]
+        s = self.bn_seq(s.reshape(s.shape[0], 4, 256))
+        f = self.bn_fc(self.fc(s.flatten(1)))
+        t = self.token(x.flatten(2).transpose(1, 2)).transpose(1, 2)  # [B, 12, 256]
+        return torch.tanh(f), self.bn_token(t)
 
 
 # --- Llama-style graphs with opset-23 RMSNormalization nodes (onnx.helper) -----------
@@ -451,15 +516,20 @@ def instantiate(ctor, make_inputs, seed=0):
     return model, make_inputs(torch.Generator().manual_seed(seed + 2))
 
 
-def export_model(model, inputs, path, opset, outputs, constant_folding=True):
+def export_model(model, inputs, path, opset, outputs, constant_folding=True,
+                 keep_batchnorm=False):
     """torch.onnx.export with the input names of `inputs`. Without constant
     folding, weights read transposed (nn.Linear, a tied head) stay a
-    Transpose of the parameter, as in many real exports."""
+    Transpose of the parameter, as in many real exports. keep_batchnorm
+    exports with TrainingMode.PRESERVE, so that the exporter does not fold
+    an eval-mode BatchNorm into its Conv itself."""
+    training = (torch.onnx.TrainingMode.PRESERVE if keep_batchnorm
+                else torch.onnx.TrainingMode.EVAL)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, tuple(inputs.values()), path, opset_version=opset,
                           input_names=list(inputs), output_names=outputs,
-                          do_constant_folding=constant_folding)
+                          do_constant_folding=constant_folding, training=training)
 
 
 def build(name, seed=0):

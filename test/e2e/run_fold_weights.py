@@ -171,31 +171,9 @@ def main():
     args = e2e.argument_parser(__doc__).parse_args()
     suite = e2e.Suite("fold")
 
-    pending = []
-    for name, spec in CASES.items():
-        passes = [p for p in spec.passes if args.k in f"{name}/{p}"]
-        if not passes:
-            continue
-        try:
-            cases, reference = prepare(name, spec, passes, suite.work, suite.ort)
-        except Exception as e:  # an exporter or tool crash fails this model's cases only
-            cases = {p: ([f"{type(e).__name__}: {e}"], [], None) for p in passes}
-            reference = None
-        pending.append((name, cases, reference))
-
-    results = suite.ort.run()
-    for name, cases, reference in pending:
-        for label, (problems, details, job) in cases.items():
-            if job is not None:
-                (ref, ref_error), (got, error) = results[reference], results[job]
-                if ref_error or error:
-                    problems.append(ref_error or error)
-                else:
-                    worst = e2e.worst_rel_err(got, ref)
-                    details.append(f"rel err {worst:.2e}")
-                    if not worst <= TOLERANCE:
-                        problems.append(f"rel err {worst:.2e} > {TOLERANCE:g}")
-            suite.record(f"{name}/{label}", problems, ", ".join(details))
+    pending = e2e.prepare_pass_cases(CASES, lambda spec: spec.passes, prepare, args.k,
+                                     suite.work, suite.ort)
+    e2e.record_pass_cases(suite, pending, suite.ort.run(), TOLERANCE)
     return suite.finish()
 
 
