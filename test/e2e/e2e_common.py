@@ -3,10 +3,12 @@ reading tensors, comparing outputs, and reporting one line per case.
 
 Run with Debian's /usr/bin/python3 (numpy, onnx, torch).
 """
+import argparse
 import collections
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -199,25 +201,40 @@ def prune_to_outputs(model, keep_outputs):
 
 # --- reporting -----------------------------------------------------------------
 
+def argument_parser(doc):
+    """The drivers' command line: the first line of `doc` as description and
+    `-k SUBSTRING`; add a driver's own options before parse_args()."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("-k", default="", help="run only cases whose name contains this")
+    return parser
+
+
 class Suite:
-    """Prints one line per case and a closing `N passed, N failed` summary."""
+    """Prints one line per case and a closing `N passed, N failed` summary.
+    Owns the suite's scratch directory `work` (kept under $E2E_KEEP, else
+    removed by finish()) and an onnxruntime batch `ort` working in it."""
 
     def __init__(self, name):
+        check_ort_available()
         self.name = name
         self.passed = 0
         self.failed = []
+        self.work = workdir(name)
+        self.ort = OrtBatch(self.work)
 
     def record(self, case, problems, detail=""):
         if problems:
             self.failed.append(case)
-            print(f"FAIL {self.name}/{case}: " + "; ".join(problems)
+            print(f"FAIL: {self.name}/{case}: " + "; ".join(problems)
                   + (f" [{detail}]" if detail else ""), flush=True)
         else:
             self.passed += 1
-            print(f"PASS {self.name}/{case}" + (f": {detail}" if detail else ""), flush=True)
+            print(f"PASS: {self.name}/{case}" + (f": {detail}" if detail else ""), flush=True)
 
     def finish(self):
         print(f"e2e {self.name}: {self.passed} passed, {len(self.failed)} failed", flush=True)
+        if not os.environ.get("E2E_KEEP"):
+            shutil.rmtree(self.work, ignore_errors=True)
         return 0 if not self.failed else 1
 
 

@@ -225,13 +225,13 @@ class TokenBatchNorm(nn.Module):
 
 
 class ViTBlock(nn.Module):
-    def __init__(self, d, heads):
+    def __init__(self, d, heads, norm=TokenBatchNorm):
         super().__init__()
         self.heads = heads
-        self.norm1 = TokenBatchNorm(d)
+        self.norm1 = norm(d)
         self.qkv = nn.Linear(d, 3 * d)
         self.proj = nn.Linear(d, d)
-        self.norm2 = TokenBatchNorm(d)
+        self.norm2 = norm(d)
         self.fc1 = nn.Linear(d, 2 * d)
         self.fc2 = nn.Linear(2 * d, d)
 
@@ -306,14 +306,19 @@ def build(name, seed=0):
     return model, opset, inputs, outputs, expected
 
 
-def export(name, path, seed=0):
-    """Exports MODELS[name] to `path`; returns (model, inputs, expected counts)."""
-    model, opset, inputs, outputs, expected = build(name, seed)
+def export_module(model, inputs, path, opset, outputs, **options):
+    """torch.onnx.export of `model` called on `inputs` ({name: tensor}), with
+    the exporter's warnings silenced; `options` go to torch.onnx.export."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, tuple(inputs.values()), path, opset_version=opset,
-                          input_names=list(inputs), output_names=outputs,
-                          do_constant_folding=True)
+                          input_names=list(inputs), output_names=outputs, **options)
+
+
+def export(name, path, seed=0):
+    """Exports MODELS[name] to `path`; returns (model, inputs, expected counts)."""
+    model, opset, inputs, outputs, expected = build(name, seed)
+    export_module(model, inputs, path, opset, outputs, do_constant_folding=True)
     return model, inputs, expected
 
 
@@ -336,3 +341,95 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# --- BatchNorm folding: a CNN and a RepBN ViT (run_fold_batchnorm.py) ----------------
+# Exported with torch.onnx.TrainingMode.PRESERVE, so that the BatchNorms stay
+# BatchNormalization nodes instead of being folded by the exporter.
+
+
+class BatchNormCNN(nn.Module):
+    """Every producer a BatchNorm can fold into: Conv (plain, grouped,
+    depthwise, bias-free), ConvTranspose (grouped, bias-free), Conv ->
+    Reshape -> BatchNorm1d, Flatten -> Linear (Gemm) -> BatchNorm1d and a
+    token Linear (MatMul) -> Transpose -> BatchNorm1d; and one BatchNorm after
+    a residual Add, which has no producer to fold into."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.grouped = nn.Conv2d(16, 16, 3, padding=1, groups=4)
+        self.bn2 = nn.BatchNorm2d(16)
+        self.depthwise = nn.Conv2d(16, 16, 3, padding=1, groups=16)
+        self.bn3 = nn.BatchNorm2d(16)
+        self.pointwise = nn.Conv2d(16, 16, 1, bias=False)
+        self.bn4 = nn.BatchNorm2d(16)
+        self.bn_residual = nn.BatchNorm2d(16)
+        self.up = nn.ConvTranspose2d(16, 8, 2, stride=2, groups=2)
+        self.bn5 = nn.BatchNorm2d(8)
+        self.up_plain = nn.ConvTranspose2d(8, 6, 3, padding=1, bias=False)
+        self.bn6 = nn.BatchNorm2d(6)
+        self.squeeze = nn.Conv2d(6, 4, 1)
+        self.bn_seq = nn.BatchNorm1d(4)
+        self.fc = nn.Linear(4 * 256, 32)
+        self.bn_fc = nn.BatchNorm1d(32)
+        self.token = nn.Linear(6, 12)
+        self.bn_token = nn.BatchNorm1d(12)
+
+    def forward(self, x):  # x: [B, 3, 8, 8]
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.bn2(self.grouped(x))
+        x = F.relu(self.bn3(self.depthwise(x)))
+        x = self.bn_residual(x + self.bn4(self.pointwise(x)))
+        x = F.relu(self.bn5(self.up(x)))
+        x = self.bn6(self.up_plain(x))                           # [B, 6, 16, 16]
+        s = self.squeeze(x)
+        s = self.bn_seq(s.reshape(s.shape[0], 4, 256))
+        f = self.bn_fc(self.fc(s.flatten(1)))
+        t = self.token(x.flatten(2).transpose(1, 2)).transpose(1, 2)  # [B, 12, 256]
+        return torch.tanh(f), self.bn_token(t)
+
+
+class RepBN(nn.Module):
+    """SLAB's RepBN (the norm of PRepBN): BatchNorm over the channels of
+    [batch, tokens, channels] plus eta x; exports as Transpose ->
+    BatchNormalization -> Add(Mul(eta, x)) -> Transpose."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.eta = nn.Parameter(torch.ones(1))
+        self.bn = nn.BatchNorm1d(d)
+
+    def forward(self, x):
+        x = x.transpose(1, 2)
+        return (self.bn(x) + self.eta * x).transpose(1, 2)
+
+
+class RepBNViT(nn.Module):
+    """A ViT whose norms are all RepBN; the last one feeds a mean pool."""
+
+    def __init__(self, image=16, patch=4, d=48, heads=4, layers=2, classes=10):
+        super().__init__()
+        self.patch = nn.Conv2d(3, d, patch, stride=patch)
+        self.pos = nn.Parameter(0.1 * torch.randn(1, (image // patch) ** 2, d))
+        self.blocks = nn.ModuleList(ViTBlock(d, heads, RepBN) for _ in range(layers))
+        self.norm = RepBN(d)
+        self.head = nn.Linear(d, classes)
+
+    def forward(self, pixel_values):
+        x = self.patch(pixel_values).flatten(2).transpose(1, 2) + self.pos
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x).mean(1))
+
+
+def set_nontrivial_repbn_params(model, seed):
+    """set_nontrivial_norm_params, and every RepBN's eta in [0.2, 1.5]."""
+    set_nontrivial_norm_params(model, seed)
+    g = torch.Generator().manual_seed(seed + 1000)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, RepBN):
+                module.eta.copy_(0.2 + 1.3 * torch.rand(1, generator=g))
+                assert abs(module.eta.item() - 1) > 1e-3

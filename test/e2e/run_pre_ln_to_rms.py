@@ -18,10 +18,8 @@ token and position table, and BERT-style Post-LN (refused whole).
 
 Usage: run_pre_ln_to_rms.py [-k SUBSTRING]
 """
-import argparse
 import os
 import sys
-import warnings
 
 import onnx
 import torch
@@ -145,11 +143,7 @@ def export(name, path):
     model = ctor().eval()
     models.set_nontrivial_norm_params(model, 1)
     inputs = make_inputs(torch.Generator().manual_seed(2))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, tuple(inputs.values()), path, opset_version=opset,
-                          input_names=list(inputs), output_names=outputs,
-                          do_constant_folding=fold)
+    models.export_module(model, inputs, path, opset, outputs, do_constant_folding=fold)
     return {k: v.numpy() for k, v in inputs.items()}
 
 
@@ -195,9 +189,7 @@ def check_case(name, work, ort):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-k", default="")
-    args = parser.parse_args()
+    args = e2e.argument_parser(__doc__).parse_args()
     e2e.check_ort_available()
     passed = failed = 0
     work = e2e.workdir("preln")

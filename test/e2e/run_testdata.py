@@ -26,11 +26,9 @@ onnx.version_converter raises them to opset 7, and their is_test attribute
 
 Usage: run_testdata.py [--data DIR] [-k SUBSTRING]
 """
-import argparse
 import collections
 import glob
 import os
-import shutil
 import sys
 
 import numpy as np
@@ -105,13 +103,11 @@ def load_data_set(model, data_dir, y_only):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = e2e.argument_parser(__doc__)
     parser.add_argument("--data", default=DATA)
-    parser.add_argument("-k", default="", help="run only cases whose name contains this")
     args = parser.parse_args()
-    e2e.check_ort_available()
     suite = e2e.Suite("testdata")
-    work = e2e.workdir("testdata")
+    work, ort = suite.work, suite.ort
 
     dirs = sorted(glob.glob(os.path.join(args.data, "node", "test_layer_normalization_*"))
                   + glob.glob(os.path.join(args.data, "node", "test_batchnorm_*"))
@@ -128,7 +124,6 @@ def main():
             cases.append(Case(base + "/Y-only", None, data_sets, True))
     cases = [c for c in cases if args.k in c.name]
 
-    ort = e2e.OrtBatch(work)
     pending = []  # (case, job index, reference outputs)
     for case in cases:
         case_dir = os.path.join(work, case.name.replace("/", "_"))
@@ -199,8 +194,6 @@ def main():
 
     for case in cases:
         suite.record(case.name, case.problems, ", ".join(case.details))
-    if not os.environ.get("E2E_KEEP"):
-        shutil.rmtree(work, ignore_errors=True)
     return suite.finish()
 
 

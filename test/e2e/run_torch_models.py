@@ -25,11 +25,9 @@ For each model, one case:
 
 Usage: run_torch_models.py [-k SUBSTRING]
 """
-import argparse
 import collections
 import os
 import re
-import shutil
 import sys
 
 import numpy as np
@@ -176,13 +174,9 @@ def ort_norm_nodes(path):
 
 def main():
     import models
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-k", default="", help="run only models whose name contains this")
-    args = parser.parse_args()
-    e2e.check_ort_available()
+    args = e2e.argument_parser(__doc__).parse_args()
     suite = e2e.Suite("torch")
-    work = e2e.workdir("torch")
-    ort = e2e.OrtBatch(work)
+    work, ort = suite.work, suite.ort
 
     cases = []
     for name in models.MODELS:
@@ -220,8 +214,6 @@ def main():
                     if not err <= TOLERANCE:
                         problems.append(f"{out_name}: rel. err {err:.2e} > {TOLERANCE:g}")
         suite.record(name, problems, ", ".join(details))
-    if not os.environ.get("E2E_KEEP"):
-        shutil.rmtree(work, ignore_errors=True)
     return suite.finish()
 
 
