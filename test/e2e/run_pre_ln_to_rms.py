@@ -148,6 +148,7 @@ def export(name, path):
 
 
 def check_case(name, work, ort):
+    """Returns (problems, detail) for one case."""
     expected = CASES[name][-1]
     model_path = os.path.join(work, f"{name}.onnx")
     out_path = os.path.join(work, f"{name}.rms.onnx")
@@ -157,55 +158,49 @@ def check_case(name, work, ort):
                                  ["--norm-pre-ln-to-rms=compress=1" if compress
                                   else "--norm-pre-ln-to-rms"])
     if error:
-        return False, error
+        return [error], ""
     counts = report["counts"]
     got = {k: counts.get(k, 0) for k in expected}
+    detail = f"converted {got['converted']}, refused {got['refused']}"
+    problems = []
     if got != expected:
-        return False, f"report counts {got}, expected {expected}"
-    left = counts.get("layer_norm", 0)
-    if expected["refused"] == 0 and left:
-        return False, f"{left} LayerNorm(s) left in the IR"
+        problems.append(f"report counts {got}, expected {expected}")
     kind = "crms_norm" if compress else "rms_norm"
     if counts.get(kind, 0) != expected["converted"]:
-        return False, f"{counts.get(kind, 0)} {kind} ops, expected {expected['converted']}"
-    kinds = {n.op_type for n in onnx.load(out_path).graph.node}
-    if expected["refused"] == 0 and "LayerNormalization" in kinds:
-        return False, "a LayerNormalization node is left in the output"
+        problems.append(f"{counts.get(kind, 0)} {kind} ops, expected {expected['converted']}")
+    if expected["refused"] == 0:
+        if counts.get("layer_norm", 0):
+            problems.append(f"{counts['layer_norm']} LayerNorm(s) left in the IR")
+        if "LayerNormalization" in e2e.op_types(onnx.load(out_path)):
+            problems.append("a LayerNormalization node is left in the output")
     checker_error = e2e.check_model(out_path)
     if checker_error:
-        return False, checker_error
+        problems.append(checker_error)
     ref_job = ort.add(model_path, inputs)
     out_job = ort.add(out_path, inputs)
     results = ort.run()
-    (ref, e1), (got_out, e2) = results[ref_job], results[out_job]
+    (ref, e1), (out, e2) = results[ref_job], results[out_job]
     if e1 or e2:
-        return False, e1 or e2
-    errors = [e2e.rel_err(b, a) for (_, a), (_, b) in zip(ref, got_out)]
-    worst = max(errors)
-    detail = f"converted {got['converted']}, refused {got['refused']}, rel err {worst:.2e}"
+        return problems + [e1 or e2], detail
+    worst = max(e2e.rel_err(b, a) for (_, a), (_, b) in zip(ref, out))
+    detail += f", rel err {worst:.2e}"
     if worst > TOLERANCE:
-        return False, detail + f" > {TOLERANCE}"
-    return True, detail
+        problems.append(f"rel err {worst:.2e} > {TOLERANCE}")
+    return problems, detail
 
 
 def main():
     args = e2e.argument_parser(__doc__).parse_args()
-    e2e.check_ort_available()
-    passed = failed = 0
-    work = e2e.workdir("preln")
-    ort = e2e.OrtBatch(work)
+    suite = e2e.Suite("preln")
     for name in CASES:
         if args.k not in name:
             continue
         try:
-            ok, detail = check_case(name, work, ort)
+            problems, detail = check_case(name, suite.work, suite.ort)
         except Exception as exc:  # a crash is a failure of this case only
-            ok, detail = False, f"{type(exc).__name__}: {exc}"
-        print(f"{'PASS' if ok else 'FAIL'}: preln/{name}: {detail}", flush=True)
-        passed += ok
-        failed += not ok
-    print(f"e2e preln: {passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+            problems, detail = [f"{type(exc).__name__}: {exc}"], ""
+        suite.record(name, problems, detail)
+    return suite.finish()
 
 
 if __name__ == "__main__":
