@@ -258,8 +258,8 @@ public:
       std::optional<double> value = getBroadcastScalar(eps, type.getRank());
       if (!value)
         continue;
-      if (*value < 0)
-        return fail("epsilon is negative");
+      if (!(*value >= 0))
+        return fail("epsilon is negative or NaN");
       epsilon = *value;
       ops.insert(add);
       return stat;
