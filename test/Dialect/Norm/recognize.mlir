@@ -622,3 +622,40 @@ func.func @rms_norm_intermediate_used(%x: tensor<2x16xf32>) -> (tensor<2x16xf32>
   %4 = onnx.Div(%x, %3) : (tensor<2x16xf32>, tensor<2x1xf32>) -> tensor<2x16xf32>
   return %4, %1 : tensor<2x16xf32>, tensor<2x1xf32>
 }
+
+// -----
+
+// A chain inside a subgraph is recognized there; the outer epsilon Constant
+// stays, as the other branch reads it too. A yield is no dead user: an
+// intermediate that the subgraph yields keeps the second chain.
+// CHECK-LABEL: func.func @rms_norm_in_subgraph
+// CHECK-SAME: (%[[X:.*]]: tensor<4x16xf32>, %[[C:.*]]: tensor<i1>)
+// CHECK-NEXT: %[[EPS:.*]] = onnx.Constant
+// CHECK-NEXT: onnx.node "If"(%[[C]])
+// CHECK-NEXT: %[[Y:.*]] = norm.rms_norm %[[X]] : tensor<4x16xf32> -> tensor<4x16xf32>
+// CHECK-NEXT: onnx.yield "then" [] -> ["a"] %[[Y]]
+// CHECK-NEXT: }, {
+// CHECK-NOT: norm.
+// CHECK: onnx.Add(%{{.*}}, %[[EPS]])
+// CHECK-NOT: norm.
+// CHECK: onnx.yield "else" [] -> ["b", "ms"]
+func.func @rms_norm_in_subgraph(%x: tensor<4x16xf32>, %c: tensor<i1>) -> (tensor<4x16xf32>, tensor<4x1xf32>) {
+  %eps = onnx.Constant {value_float = 1.0e-05 : f32} : tensor<f32>
+  %y:2 = onnx.node "If"(%c) {then_branch = #onnx.subgraph<0>, else_branch = #onnx.subgraph<1>} : (tensor<i1>) -> (tensor<4x16xf32>, tensor<4x1xf32>) {
+    %0 = onnx.Mul(%x, %x) : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+    %1 = onnx.ReduceMean(%0) {axes = array<i64: -1>} : (tensor<4x16xf32>) -> tensor<4x1xf32>
+    %2 = onnx.Add(%1, %eps) : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+    %3 = onnx.Sqrt(%2) : (tensor<4x1xf32>) -> tensor<4x1xf32>
+    %4 = onnx.Div(%x, %3) : (tensor<4x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
+    %z = onnx.Constant {value = dense<0.0> : tensor<4x1xf32>} : tensor<4x1xf32>
+    onnx.yield "then" [] -> ["a", "z"] %4, %z : tensor<4x16xf32>, tensor<4x1xf32>
+  }, {
+    %0 = onnx.Mul(%x, %x) : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+    %1 = onnx.ReduceMean(%0) {axes = array<i64: -1>} : (tensor<4x16xf32>) -> tensor<4x1xf32>
+    %2 = onnx.Add(%1, %eps) : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+    %3 = onnx.Sqrt(%2) : (tensor<4x1xf32>) -> tensor<4x1xf32>
+    %4 = onnx.Div(%x, %3) : (tensor<4x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
+    onnx.yield "else" [] -> ["b", "ms"] %4, %1 : tensor<4x16xf32>, tensor<4x1xf32>
+  }
+  return %y#0, %y#1 : tensor<4x16xf32>, tensor<4x1xf32>
+}

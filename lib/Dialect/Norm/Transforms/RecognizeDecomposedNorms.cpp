@@ -125,10 +125,12 @@ std::string describe(Operation *op) {
 }
 
 /// Whether `op` may be erased once nothing reads it: an ONNX node without
-/// subgraphs. Initializers stay (a weight may be shared or exported as is).
+/// subgraphs. Initializers stay (a weight may be shared or exported as is),
+/// and so do terminators (a subgraph's yield has no users but is its outputs).
 bool isErasableWhenDead(Operation *op) {
   return isa<ONNXDialect>(op->getDialect()) && !isa<InitializerOp>(op) &&
-         op->getNumRegions() == 0;
+         op->getNumRegions() == 0 && op->getNumResults() > 0 &&
+         !op->hasTrait<OpTrait::IsTerminator>();
 }
 
 /// Whether `op`, in `block`, computes only values nobody reads (recursively):
