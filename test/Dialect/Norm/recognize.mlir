@@ -633,7 +633,8 @@ func.func @rms_norm_intermediate_used(%x: tensor<2x16xf32>) -> (tensor<2x16xf32>
 // CHECK-NEXT: %[[EPS:.*]] = onnx.Constant
 // CHECK-NEXT: onnx.node "If"(%[[C]])
 // CHECK-NEXT: %[[Y:.*]] = norm.rms_norm %[[X]] : tensor<4x16xf32> -> tensor<4x16xf32>
-// CHECK-NEXT: onnx.yield "then" [] -> ["a"] %[[Y]]
+// CHECK-NEXT: onnx.Constant
+// CHECK-NEXT: onnx.yield "then" [] -> ["a", "z"] %[[Y]]
 // CHECK-NEXT: }, {
 // CHECK-NOT: norm.
 // CHECK: onnx.Add(%{{.*}}, %[[EPS]])
