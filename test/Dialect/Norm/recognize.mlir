@@ -215,14 +215,14 @@ func.func @layer_norm_moments_constant_weights(%x: tensor<4x16xf32>) -> tensor<4
 func.func @layer_norm_function_body(%X: tensor<2x3x5xf32> {onnx.name = "X"}, %W: tensor<3x5xf32> {onnx.name = "W"}, %B: tensor<3x5xf32> {onnx.name = "B"}) -> (tensor<2x3x5xf32> {onnx.name = "Y"}) {
   %0 = onnx.Constant {value = dense<1.000000e-01> : tensor<f32>} : tensor<f32>
   %1 = onnx.Cast(%0) {to = 1 : i64} : (tensor<f32>) -> tensor<f32>
-  %2 = onnx.node "Shape"(%X) : (tensor<2x3x5xf32>) -> tensor<3xi64>
-  %3 = onnx.node "Size"(%2) : (tensor<3xi64>) -> tensor<i64>
+  %2 = onnx.Shape(%X) : (tensor<2x3x5xf32>) -> tensor<3xi64>
+  %3 = onnx.Size(%2) : (tensor<3xi64>) -> tensor<i64>
   %4 = onnx.Constant {value = dense<0> : tensor<1xi64>} : tensor<1xi64>
   %5 = onnx.Constant {value = dense<1> : tensor<1xi64>} : tensor<1xi64>
   %6 = onnx.node "Slice"(%2, %4, %5) : (tensor<3xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<1xi64>
   %7 = onnx.Sub(%3, %5) : (tensor<i64>, tensor<1xi64>) -> tensor<1xi64>
   %8 = onnx.node "ConstantOfShape"(%7) {value = dense<1> : tensor<1xi64>} : (tensor<1xi64>) -> tensor<?xi64>
-  %9 = onnx.node "Concat"(%6, %8) {axis = 0 : i64} : (tensor<1xi64>, tensor<?xi64>) -> tensor<?xi64>
+  %9 = onnx.Concat(%6, %8) {axis = 0 : i64} : (tensor<1xi64>, tensor<?xi64>) -> tensor<?xi64>
   %10 = onnx.Flatten(%X) {axis = 1 : i64} : (tensor<2x3x5xf32>) -> tensor<2x15xf32>
   %11 = onnx.Cast(%10) {to = 1 : i64} : (tensor<2x15xf32>) -> tensor<2x15xf32>
   %12 = onnx.ReduceMean(%11) {axes = array<i64: 1>} : (tensor<2x15xf32>) -> tensor<2x1xf32>
@@ -256,7 +256,7 @@ func.func @layer_norm_function_body(%X: tensor<2x3x5xf32> {onnx.name = "X"}, %W:
 // CHECK: return
 func.func @layer_norm_function_body_mean_used(%X: tensor<2x8xf32>, %W: tensor<8xf32>) -> (tensor<2x8xf32>, tensor<2x1xf32>) {
   %eps = onnx.Constant {value = dense<1.0e-05> : tensor<f32>} : tensor<f32>
-  %shape = onnx.node "Shape"(%X) : (tensor<2x8xf32>) -> tensor<2xi64>
+  %shape = onnx.Shape(%X) : (tensor<2x8xf32>) -> tensor<2xi64>
   %10 = onnx.Flatten(%X) {axis = 1 : i64} : (tensor<2x8xf32>) -> tensor<2x8xf32>
   %12 = onnx.ReduceMean(%10) {axes = array<i64: 1>} : (tensor<2x8xf32>) -> tensor<2x1xf32>
   %13 = onnx.Mul(%10, %10) : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>

@@ -75,11 +75,6 @@ std::optional<double> getBroadcastScalar(Value value, int64_t maxRank) {
   return getScalarThroughCast(value);
 }
 
-int64_t intAttrOr(Operation *op, StringRef name, int64_t defaultValue) {
-  auto attr = op->getAttrOfType<IntegerAttr>(name);
-  return attr ? attr.getInt() : defaultValue;
-}
-
 /// A Cast from `from` to `to` that every value survives exactly (f16/bf16 ->
 /// f32, f32 -> f64, a type to itself).
 bool isLosslessFloatCast(Type from, Type to) {
@@ -660,10 +655,9 @@ struct FlattenedLayerNormChain : OpRewritePattern<SqrtOp> {
     auto reshape = dyn_cast_or_null<ReshapeOp>(m.getSoleLiveUser(value));
     if (!reshape || reshape.getData() != value)
       return m.fail("the flattened result is not reshaped back to the input's shape");
-    auto shape = reshape.getShape().getDefiningOp<NodeOp>();
-    if (!shape || !norm::detail::isNode(shape, "Shape", {""}) ||
-        shape.getInputs().size() != 1 || shape.getInputs()[0] != spec.input ||
-        shape->hasAttr("end") || intAttrOr(shape, "start", 0) != 0)
+    auto shape = reshape.getShape().getDefiningOp<ShapeOp>();
+    if (!shape || shape.getData() != spec.input || shape.getEnd() ||
+        shape.getStart().value_or(0) != 0)
       return m.fail("the flattened result is not reshaped to Shape(X)");
     m.ops.insert(reshape);
     spec.last = reshape;
@@ -735,6 +729,7 @@ struct RMSNormChain : OpRewritePattern<SqrtOp> {
     return m.replace(spec, spellingOf("decomposed RMSNorm", details), [&](Type type) {
       return RMSNormOp::create(
           rewriter, spec.last->getLoc(), type, spec.input, spec.scale,
+          /*bias=*/Value(),
           rewriter.getI64IntegerAttr(spec.axis - inputType.getRank()),
           rewriter.getF32FloatAttr(spec.epsilon),
           spec.unitOffset ? rewriter.getUnitAttr() : nullptr);
