@@ -1,6 +1,8 @@
 // RUN: norm-opt %s -split-input-file -verify-diagnostics
 
-// One case per verifier diagnostic of lib/Dialect/Norm/IR/NormOps.cpp.
+// One case per verifier diagnostic of lib/Dialect/Norm/IR/NormOps.cpp
+// (crms_norm's and rms_scale's are in crms-norm-errors.mlir and
+// rms-scale-errors.mlir).
 
 func.func @layer_norm_negative_epsilon(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
   // expected-error @below {{'norm.layer_norm' op epsilon must be non-negative}}
@@ -103,6 +105,14 @@ func.func @rms_norm_scale_shape(%x: tensor<2x4xf32>, %g: tensor<8xf32>) -> tenso
 func.func @rms_norm_scale_rank(%x: tensor<2x4xf32>, %g: tensor<1x4xf32>) -> tensor<2x4xf32> {
   // expected-error @below {{'norm.rms_norm' op scale of rank 2 does not fit the 1 normalized dim(s) of the input}}
   %0 = norm.rms_norm %x scale(%g : tensor<1x4xf32>) : tensor<2x4xf32> -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @rms_norm_bias_shape(%x: tensor<2x4xf32>, %b: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @below {{'norm.rms_norm' op bias of rank 2 does not fit the 1 normalized dim(s) of the input}}
+  %0 = norm.rms_norm %x bias(%b : tensor<2x4xf32>) : tensor<2x4xf32> -> tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
 

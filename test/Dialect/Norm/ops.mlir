@@ -74,3 +74,29 @@ func.func @skip_rms_norm(%x: tensor<2x8x32xf32>, %r: tensor<2x8x32xf32>, %g: ten
   %y, %sum = norm.skip_rms_norm %x, %r scale(%g : tensor<32xf32>) skip_bias(%sb : tensor<32xf32>) : tensor<2x8x32xf32>, tensor<2x8x32xf32> -> tensor<2x8x32xf32>, tensor<2x8x32xf32>
   return %y, %sum : tensor<2x8x32xf32>, tensor<2x8x32xf32>
 }
+
+// CHECK-LABEL: func.func @rms_norm_bias
+// CHECK-SAME: (%[[X:.*]]: tensor<4x16xf32>, %[[G:.*]]: tensor<16xf32>, %[[B:.*]]: tensor<16xf32>)
+func.func @rms_norm_bias(%x: tensor<4x16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<4x16xf32> {
+  // CHECK: norm.rms_norm %[[X]] scale(%[[G]] : tensor<16xf32>) bias(%[[B]] : tensor<16xf32>) : tensor<4x16xf32> -> tensor<4x16xf32>
+  %0 = norm.rms_norm %x scale(%g : tensor<16xf32>) bias(%b : tensor<16xf32>) : tensor<4x16xf32> -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// CHECK-LABEL: func.func @crms_norm
+// CHECK-SAME: (%[[X:.*]]: tensor<2x15xf32>, %[[G:.*]]: tensor<16xf32>, %[[B:.*]]: tensor<16xf32>)
+func.func @crms_norm(%x: tensor<2x15xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>) -> (tensor<2x16xf32>, tensor<2x16xf32>) {
+  // CHECK: norm.crms_norm %[[X]] scale(%[[G]] : tensor<16xf32>) bias(%[[B]] : tensor<16xf32>) {epsilon = 9.99999997E-7 : f32} : tensor<2x15xf32> -> tensor<2x16xf32>
+  %0 = norm.crms_norm %x scale(%g : tensor<16xf32>) bias(%b : tensor<16xf32>) {epsilon = 1.0e-06 : f32} : tensor<2x15xf32> -> tensor<2x16xf32>
+  // CHECK: norm.crms_norm %[[X]] : tensor<2x15xf32> -> tensor<2x16xf32>
+  %1 = norm.crms_norm %x : tensor<2x15xf32> -> tensor<2x16xf32>
+  return %0, %1 : tensor<2x16xf32>, tensor<2x16xf32>
+}
+
+// CHECK-LABEL: func.func @rms_scale
+// CHECK-SAME: (%[[V:.*]]: tensor<2x8x64xf32>, %[[X:.*]]: tensor<2x8x32xf32>)
+func.func @rms_scale(%v: tensor<2x8x64xf32>, %x: tensor<2x8x32xf32>) -> tensor<2x8x64xf32> {
+  // CHECK: norm.rms_scale %[[V]] by %[[X]] {epsilon = 9.99999997E-7 : f32} : tensor<2x8x64xf32>, tensor<2x8x32xf32> -> tensor<2x8x64xf32>
+  %0 = norm.rms_scale %v by %x {axis = -1 : i64, epsilon = 1.0e-06 : f32} : tensor<2x8x64xf32>, tensor<2x8x32xf32> -> tensor<2x8x64xf32>
+  return %0 : tensor<2x8x64xf32>
+}
