@@ -129,16 +129,19 @@ bool isErasableWhenDead(Operation *op) {
 }
 
 /// Whether `op`, in `block`, computes only values nobody reads (recursively):
-/// a side branch that can go with the chain it reads from. Collects the ops
-/// of that branch into `dead`.
+/// a side branch that can go with the chain (`chain`) it reads from. A branch
+/// that feeds back into the chain is not a side branch. Collects the ops of
+/// that branch into `dead`.
 bool isDeadSideBranch(Operation *op, Block *block,
+                      const llvm::SetVector<Operation *> &chain,
                       llvm::SetVector<Operation *> &dead, unsigned depth = 0) {
   if (dead.contains(op))
     return true;
-  if (depth > 8 || op->getBlock() != block || !isErasableWhenDead(op))
+  if (depth > 8 || op->getBlock() != block || !isErasableWhenDead(op) ||
+      chain.contains(op))
     return false;
   for (Operation *user : op->getUsers())
-    if (!isDeadSideBranch(user, block, dead, depth + 1))
+    if (!isDeadSideBranch(user, block, chain, dead, depth + 1))
       return false;
   dead.insert(op);
   return true;
@@ -365,7 +368,7 @@ public:
     for (Operation *user : value.getUsers()) {
       llvm::SetVector<Operation *> scratch;
       if (user == live ||
-          isDeadSideBranch(user, sqrt->getBlock(), scratch))
+          isDeadSideBranch(user, sqrt->getBlock(), ops, scratch))
         continue;
       if (live)
         return nullptr;
@@ -480,7 +483,7 @@ public:
       if (op == last)
         continue;
       for (Operation *user : op->getUsers())
-        if (!ops.contains(user) && !isDeadSideBranch(user, block, dead))
+        if (!ops.contains(user) && !isDeadSideBranch(user, block, ops, dead))
           return fail("the value of " + describe(op) +
                       " is also used outside the chain, by " + describe(user));
     }
