@@ -371,9 +371,9 @@ func.func @layer_norm_mismatched_axes(%x: tensor<2x4x16xf32>) -> tensor<2x4x16xf
 
 // -----
 
-// Refused: the input's rank is unknown, and (second function) the axes are
-// a graph input rather than a constant.
-// CHECK-LABEL: func.func @layer_norm_unranked
+// Refused: with an unknown rank, a non-negative axis does not say which dims
+// are trailing; and (second function) the axes are a graph input.
+// CHECK-LABEL: func.func @layer_norm_unranked_positive_axis
 // CHECK-NOT: norm.
 // CHECK: onnx.Sqrt
 // CHECK-NOT: norm.
@@ -383,11 +383,11 @@ func.func @layer_norm_mismatched_axes(%x: tensor<2x4x16xf32>) -> tensor<2x4x16xf
 // CHECK: onnx.Sqrt
 // CHECK-NOT: norm.
 // CHECK: return
-func.func @layer_norm_unranked(%x: tensor<*xf32>) -> tensor<*xf32> {
-  %0 = onnx.ReduceMean(%x) {axes = array<i64: -1>} : (tensor<*xf32>) -> tensor<*xf32>
+func.func @layer_norm_unranked_positive_axis(%x: tensor<*xf32>) -> tensor<*xf32> {
+  %0 = onnx.ReduceMean(%x) {axes = array<i64: 1>} : (tensor<*xf32>) -> tensor<*xf32>
   %1 = onnx.Sub(%x, %0) : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
   %2 = onnx.Mul(%1, %1) : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
-  %3 = onnx.ReduceMean(%2) {axes = array<i64: -1>} : (tensor<*xf32>) -> tensor<*xf32>
+  %3 = onnx.ReduceMean(%2) {axes = array<i64: 1>} : (tensor<*xf32>) -> tensor<*xf32>
   %eps = onnx.Constant {value_float = 1.0e-05 : f32} : tensor<f32>
   %4 = onnx.Add(%3, %eps) : (tensor<*xf32>, tensor<f32>) -> tensor<*xf32>
   %5 = onnx.Sqrt(%4) : (tensor<*xf32>) -> tensor<*xf32>
@@ -404,6 +404,53 @@ func.func @layer_norm_variable_axes(%x: tensor<4x16xf32>, %axes: tensor<1xi64>) 
   %5 = onnx.Sqrt(%4) : (tensor<4x1xf32>) -> tensor<4x1xf32>
   %6 = onnx.Div(%1, %5) : (tensor<4x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
   return %6 : tensor<4x16xf32>
+}
+
+// -----
+
+// Unknown rank (attention reshapes exported without constant folding): the
+// negative axes still name the trailing dims. The residual Add's ranked
+// operand gives the hidden size, so the weights are proven to fit.
+// CHECK-LABEL: func.func @layer_norm_unranked_residual
+// CHECK-SAME: (%[[A:.*]]: tensor<2x8x32xf32>, %[[B:.*]]: tensor<*xf32>, %[[G:.*]]: tensor<32xf32>, %[[BETA:.*]]: tensor<32xf32>)
+// CHECK-NEXT: %[[X:.*]] = onnx.Add(%[[A]], %[[B]])
+// CHECK-NEXT: %[[Y:.*]] = norm.layer_norm %[[X]] scale(%[[G]] : tensor<32xf32>) bias(%[[BETA]] : tensor<32xf32>) : tensor<*xf32> -> tensor<*xf32>
+// CHECK-NEXT: return %[[Y]]
+func.func @layer_norm_unranked_residual(%a: tensor<2x8x32xf32>, %b: tensor<*xf32>, %g: tensor<32xf32>, %beta: tensor<32xf32>) -> tensor<*xf32> {
+  %x = onnx.Add(%a, %b) : (tensor<2x8x32xf32>, tensor<*xf32>) -> tensor<*xf32>
+  %0 = onnx.ReduceMean(%x) {axes = array<i64: -1>} : (tensor<*xf32>) -> tensor<*xf32>
+  %1 = onnx.Sub(%x, %0) : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+  %two = onnx.Constant {value = dense<2.0> : tensor<f32>} : tensor<f32>
+  %2 = onnx.Pow(%1, %two) : (tensor<*xf32>, tensor<f32>) -> tensor<*xf32>
+  %3 = onnx.ReduceMean(%2) {axes = array<i64: -1>} : (tensor<*xf32>) -> tensor<*xf32>
+  %eps = onnx.Constant {value = dense<1.0e-05> : tensor<f32>} : tensor<f32>
+  %4 = onnx.Add(%3, %eps) : (tensor<*xf32>, tensor<f32>) -> tensor<*xf32>
+  %5 = onnx.Sqrt(%4) : (tensor<*xf32>) -> tensor<*xf32>
+  %6 = onnx.Div(%1, %5) : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+  %7 = onnx.Mul(%6, %g) : (tensor<*xf32>, tensor<32xf32>) -> tensor<*xf32>
+  %8 = onnx.Add(%7, %beta) : (tensor<*xf32>, tensor<32xf32>) -> tensor<*xf32>
+  return %8 : tensor<*xf32>
+}
+
+// -----
+
+// Unknown rank and unknown hidden size: the norm is recognized, but a gain
+// that cannot be proven to fit (a size-1 hidden dim would broadcast to it)
+// stays a Mul.
+// CHECK-LABEL: func.func @rms_norm_unranked_unknown_dims
+// CHECK-SAME: (%[[X:.*]]: tensor<*xf32>, %[[W:.*]]: tensor<32xf32>)
+// CHECK-NEXT: %[[N:.*]] = norm.rms_norm %[[X]] : tensor<*xf32> -> tensor<*xf32>
+// CHECK-NEXT: %[[Y:.*]] = onnx.Mul(%[[N]], %[[W]])
+// CHECK-NEXT: return %[[Y]]
+func.func @rms_norm_unranked_unknown_dims(%x: tensor<*xf32>, %w: tensor<32xf32>) -> tensor<*xf32> {
+  %0 = onnx.Mul(%x, %x) : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+  %1 = onnx.ReduceMean(%0) {axes = array<i64: -1>} : (tensor<*xf32>) -> tensor<*xf32>
+  %eps = onnx.Constant {value = dense<1.0e-05> : tensor<f32>} : tensor<f32>
+  %2 = onnx.Add(%1, %eps) : (tensor<*xf32>, tensor<f32>) -> tensor<*xf32>
+  %3 = onnx.Sqrt(%2) : (tensor<*xf32>) -> tensor<*xf32>
+  %4 = onnx.Div(%x, %3) : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+  %5 = onnx.Mul(%4, %w) : (tensor<*xf32>, tensor<32xf32>) -> tensor<*xf32>
+  return %5 : tensor<*xf32>
 }
 
 // -----

@@ -8,11 +8,14 @@
 // that the chain computes that norm:
 //
 //  - the reductions are `ReduceMean` over exactly the trailing dims
-//    `[axis, rank)` with keepdims = 1, on a value of known rank;
+//    `[axis, rank)` with keepdims = 1: on a value of known rank, or, where
+//    the rank is unknown (attention reshapes without constant folding), with
+//    negative axes, which name the trailing dims whatever the rank;
 //  - epsilon, the exponent 2 and the 1 of `1 / sqrt` are constants, of a
 //    rank that does not widen the value they combine with;
-//  - a scale or bias is absorbed only where it fits the normalized dims, so
-//    that broadcasting it cannot change the result's shape;
+//  - a scale or bias is absorbed only where it fits the normalized dims
+//    (known from the type, or from the broadcast that produced an unranked
+//    input), so that broadcasting it cannot change the result's shape;
 //  - no intermediate value has a user outside the chain: the erased chain
 //    would still be needed. Users that compute nothing anybody reads (the
 //    unused Mean / InvStdDev outputs of the ONNX function body) go with it.
@@ -66,13 +69,47 @@ std::optional<double> getScalarThroughCast(Value value) {
   return converted.convertToDouble();
 }
 
-/// `value` as a constant scalar when its rank is at most `maxRank`, so that
-/// broadcasting it against a rank-`maxRank` value does not widen the result.
-std::optional<double> getBroadcastScalar(Value value, int64_t maxRank) {
+/// A lower bound of the rank of a value in a chain: its rank, or 1 when
+/// unknown (a chain's values have at least the one reduced dim).
+int64_t minRank(Value value) {
   auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type || type.getRank() > maxRank)
+  return type ? type.getRank() : 1;
+}
+
+/// `value` as a constant scalar when its rank is at most that of `other`, so
+/// that broadcasting it against `other` does not widen the result.
+std::optional<double> getBroadcastScalar(Value value, Value other) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getRank() > minRank(other))
     return std::nullopt;
   return getScalarThroughCast(value);
+}
+
+/// The sizes of the last `count` dims of `value` (kDynamic where unknown):
+/// from its type, or, for an unranked result of a broadcasting op, from the
+/// operands (a static size above 1 in any operand is the result's size).
+SmallVector<int64_t> getTrailingDims(Value value, int64_t count, unsigned depth = 0) {
+  SmallVector<int64_t> dims(count, ShapedType::kDynamic);
+  if (auto type = dyn_cast<RankedTensorType>(value.getType())) {
+    if (type.getRank() >= count)
+      llvm::copy(type.getShape().take_back(count), dims.begin());
+    return dims;
+  }
+  Operation *def = value.getDefiningOp();
+  if (!def || depth > 8)
+    return dims;
+  SmallVector<Value> operands;
+  if (isa<AddOp, SubOp, MulOp, DivOp>(def))
+    operands.assign(def->operand_begin(), def->operand_end());
+  else if (isa<CastOp, SqrtOp, ReciprocalOp, IdentityOp>(def))
+    operands.push_back(def->getOperand(0));
+  for (Value operand : operands) {
+    SmallVector<int64_t> known = getTrailingDims(operand, count, depth + 1);
+    for (auto [dim, size] : llvm::zip_equal(dims, known))
+      if (!ShapedType::isDynamic(size) && size > 1)
+        dim = size;
+  }
+  return dims;
 }
 
 /// A Cast from `from` to `to` that every value survives exactly (f16/bf16 ->
@@ -90,14 +127,13 @@ bool isFloatTensor(Value value) {
   return type && isa<FloatType>(type.getElementType());
 }
 
-/// Whether a weight of type `weight` fits the normalized dims `[axis, rank)`
-/// of `input` without widening the result: it has at most that many dims,
+/// Whether a weight of type `weight` fits the normalized dims (sizes
+/// `normalized`) without widening the result: it has at most that many dims,
 /// and each (right-aligned) is 1 or the input's static size.
-bool fitsNormalizedDims(Type weight, RankedTensorType input, int64_t axis) {
+bool fitsNormalizedDims(Type weight, ArrayRef<int64_t> normalized) {
   auto type = dyn_cast<RankedTensorType>(weight);
   if (!type || !isa<FloatType>(type.getElementType()))
     return false;
-  ArrayRef<int64_t> normalized = input.getShape().drop_front(axis);
   if (type.getRank() > int64_t(normalized.size()))
     return false;
   for (auto [w, n] :
@@ -156,7 +192,7 @@ struct Statistics {
   Value x;           ///< the value the statistics are computed over
   Value mean;        ///< E[x] (LayerNorm only)
   Value centered;    ///< x - E[x] as used by the variance (centered form)
-  int64_t axis = 0;  ///< first normalized dim of x (non-negative)
+  int64_t axis = 0;  ///< first normalized dim of x, from the end (< 0)
   double epsilon = 0;
   StringRef form;    ///< how the variance is spelled
 };
@@ -174,7 +210,7 @@ struct NormSpec {
   Value scale;
   Value bias;
   bool unitOffset = false;
-  int64_t axis = 0; ///< first normalized dim of `input` (non-negative)
+  int64_t axis = 0; ///< first normalized dim of `input`, from the end (< 0)
   double epsilon = 0;
   Operation *last = nullptr; ///< the op whose result the norm replaces
 };
@@ -193,31 +229,37 @@ public:
   }
 
   /// Matches `ReduceMean(x)` over exactly the trailing dims with keepdims = 1
-  /// and returns the first reduced dim.
+  /// and returns the first reduced dim counted from the end (-1 for the last
+  /// dim alone). With an unknown rank only negative axes name trailing dims.
   FailureOr<int64_t> matchTrailingMean(ReduceMeanOp mean) {
-    auto type = dyn_cast<RankedTensorType>(mean.getData().getType());
-    if (!type)
-      return fail("the rank of the value " + describe(mean) + " reduces is unknown");
     if (!getKeepDims(mean))
       return fail(describe(mean) + " does not keep the reduced dims");
     std::optional<SmallVector<int64_t>> axes = getReduceAxes(mean);
     if (!axes)
       return fail("the axes of " + describe(mean) + " are not constant");
-    int64_t rank = type.getRank();
-    SmallVector<int64_t> dims;
-    if (axes->empty())
-      for (int64_t d = 0; d < rank; ++d)
-        dims.push_back(d);
-    for (int64_t axis : *axes) {
-      if (axis < -rank || axis >= rank)
-        return fail(describe(mean) + " reduces an axis out of range");
-      dims.push_back(axis < 0 ? axis + rank : axis);
+    auto type = dyn_cast<RankedTensorType>(mean.getData().getType());
+    SmallVector<int64_t> dims; // as negative axes
+    if (!type) {
+      if (axes->empty() || llvm::any_of(*axes, [](int64_t a) { return a >= 0; }))
+        return fail("the rank of the value " + describe(mean) +
+                    " reduces is unknown, and its axes are not negative");
+      dims.assign(axes->begin(), axes->end());
+    } else {
+      int64_t rank = type.getRank();
+      if (axes->empty())
+        for (int64_t d = 0; d < rank; ++d)
+          dims.push_back(d - rank);
+      for (int64_t axis : *axes) {
+        if (axis < -rank || axis >= rank)
+          return fail(describe(mean) + " reduces an axis out of range");
+        dims.push_back(axis < 0 ? axis : axis - rank);
+      }
     }
     llvm::sort(dims);
     if (dims.empty())
       return fail(describe(mean) + " reduces a rank-0 value");
     for (size_t i = 0; i < dims.size(); ++i)
-      if (dims[i] != rank - int64_t(dims.size()) + int64_t(i))
+      if (dims[i] != int64_t(i) - int64_t(dims.size()))
         return fail(describe(mean) + " does not reduce exactly the trailing dims");
     ops.insert(mean);
     return dims.front();
@@ -227,9 +269,7 @@ public:
   FailureOr<Value> matchSquare(Value square) {
     Operation *def = square.getDefiningOp();
     if (auto pow = dyn_cast_or_null<PowOp>(def)) {
-      auto type = dyn_cast<RankedTensorType>(pow.getLhs().getType());
-      std::optional<double> exponent =
-          type ? getBroadcastScalar(pow.getRhs(), type.getRank()) : std::nullopt;
+      std::optional<double> exponent = getBroadcastScalar(pow.getRhs(), pow.getLhs());
       if (!exponent || *exponent != 2.0)
         return fail("the exponent of " + describe(pow) + " is not the constant 2");
       ops.insert(pow);
@@ -250,12 +290,9 @@ public:
     auto add = sum.getDefiningOp<AddOp>();
     if (!add)
       return fail("the square root is not of a sum with epsilon");
-    auto type = dyn_cast<RankedTensorType>(add.getType());
-    if (!type)
-      return fail("the rank of " + describe(add) + " is unknown");
     for (auto [stat, eps] : {std::pair(add.getLhs(), add.getRhs()),
                             std::pair(add.getRhs(), add.getLhs())}) {
-      std::optional<double> value = getBroadcastScalar(eps, type.getRank());
+      std::optional<double> value = getBroadcastScalar(eps, stat);
       if (!value)
         continue;
       if (!(*value >= 0))
@@ -381,16 +418,13 @@ public:
   /// order) with `r = Div(1, s)` or `Reciprocal(s)`.
   FailureOr<Normalization> matchNormalization() {
     Value root = sqrt.getResult();
-    auto type = dyn_cast<RankedTensorType>(root.getType());
-    if (!type)
-      return fail("the rank of the square root is unknown");
     Operation *user = getSoleLiveUser(root);
     if (!user)
       return fail("the square root has no single use that normalizes");
     if (auto div = dyn_cast<DivOp>(user)) {
       if (div.getRhs() != root || div.getLhs() == root)
         return fail(describe(div) + " does not divide by the square root");
-      std::optional<double> one = getBroadcastScalar(div.getLhs(), type.getRank());
+      std::optional<double> one = getBroadcastScalar(div.getLhs(), root);
       if (!one || *one != 1.0) {
         ops.insert(div);
         return Normalization{div.getLhs(), div.getResult(), "x / sqrt"};
@@ -487,10 +521,10 @@ public:
           return fail("the value of " + describe(op) +
                       " is also used outside the chain, by " + describe(user));
     }
-    auto inputType = dyn_cast<RankedTensorType>(spec.input.getType());
+    auto inputType = dyn_cast<TensorType>(spec.input.getType());
     auto resultType = dyn_cast<TensorType>(last->getResult(0).getType());
     if (!inputType || !isFloatTensor(spec.input))
-      return fail("the rank of the normalized input is unknown");
+      return fail("the normalized input is not a float tensor");
     if (!resultType || resultType.getElementType() != inputType.getElementType() ||
         failed(verifyCompatibleShape(resultType, inputType)))
       return fail("the chain's result type differs from its input's");
@@ -574,12 +608,8 @@ struct LayerNormChain : OpRewritePattern<SqrtOp> {
       details.push_back("cast around the statistics");
     if (spec.input.getDefiningOp<FlattenOp>())
       details.push_back("flattened input");
-    auto inputType = dyn_cast<RankedTensorType>(spec.input.getType());
-    if (!inputType)
-      return m.fail("the rank of the normalized input is unknown");
-    auto fits = [&](Value w) {
-      return fitsNormalizedDims(w.getType(), inputType, spec.axis);
-    };
+    SmallVector<int64_t> normalizedDims = getTrailingDims(spec.input, -spec.axis);
+    auto fits = [&](Value w) { return fitsNormalizedDims(w.getType(), normalizedDims); };
     spec.scale = m.absorbBinary<MulOp>(value, fits);
     spec.bias = m.absorbBinary<AddOp>(value, fits);
     spec.last = value.getDefiningOp();
@@ -587,8 +617,7 @@ struct LayerNormChain : OpRewritePattern<SqrtOp> {
     return m.replace(spec, spellingOf("decomposed LayerNorm", details), [&](Type type) {
       return LayerNormOp::create(
           rewriter, spec.last->getLoc(), type, spec.input, spec.scale, spec.bias,
-          rewriter.getI64IntegerAttr(spec.axis - inputType.getRank()),
-          rewriter.getF32FloatAttr(spec.epsilon));
+          rewriter.getI64IntegerAttr(spec.axis), rewriter.getF32FloatAttr(spec.epsilon));
     });
   }
 };
@@ -618,7 +647,7 @@ struct FlattenedLayerNormChain : OpRewritePattern<SqrtOp> {
     auto flatten = flatValue.getDefiningOp<FlattenOp>();
     if (!flatten)
       return m.fail("the statistics are not of a flattened input");
-    if (stats->axis != 1)
+    if (stats->axis != -1)
       return m.fail("the flattened input is not reduced over its second dim");
     spec.input = flatten.getInput();
     auto inputType = dyn_cast<RankedTensorType>(spec.input.getType());
@@ -630,7 +659,7 @@ struct FlattenedLayerNormChain : OpRewritePattern<SqrtOp> {
       axis += rank;
     if (axis < 0 || axis >= rank)
       return m.fail("the Flatten leaves no dims to normalize");
-    spec.axis = axis;
+    spec.axis = axis - rank;
 
     // The weights are Flatten(W, 0): use W itself, which must hold exactly
     // the normalized dims (or a single element) for Flatten to broadcast.
@@ -641,7 +670,7 @@ struct FlattenedLayerNormChain : OpRewritePattern<SqrtOp> {
         return {};
       auto type = dyn_cast<RankedTensorType>(flat.getInput().getType());
       if (!type || !type.hasStaticShape() ||
-          !fitsNormalizedDims(type, inputType, axis))
+          !fitsNormalizedDims(type, normalizedShape))
         return {};
       if (type.getNumElements() != 1 &&
           (ShapedType::isDynamicShape(normalizedShape) ||
@@ -671,7 +700,7 @@ struct FlattenedLayerNormChain : OpRewritePattern<SqrtOp> {
         [&](Type type) {
           return LayerNormOp::create(
               rewriter, spec.last->getLoc(), type, spec.input, spec.scale,
-              spec.bias, rewriter.getI64IntegerAttr(spec.axis - rank),
+              spec.bias, rewriter.getI64IntegerAttr(spec.axis),
               rewriter.getF32FloatAttr(spec.epsilon));
         });
   }
@@ -702,12 +731,8 @@ struct RMSNormChain : OpRewritePattern<SqrtOp> {
     Value value = m.matchStatisticsCasts(stats->x, normalized->result, spec.input);
     if (value != normalized->result)
       details.push_back("cast around the statistics");
-    auto inputType = dyn_cast<RankedTensorType>(spec.input.getType());
-    if (!inputType)
-      return m.fail("the rank of the normalized input is unknown");
-    auto fits = [&](Value w) {
-      return fitsNormalizedDims(w.getType(), inputType, spec.axis);
-    };
+    SmallVector<int64_t> normalizedDims = getTrailingDims(spec.input, -spec.axis);
+    auto fits = [&](Value w) { return fitsNormalizedDims(w.getType(), normalizedDims); };
     if (Value gain = m.absorbBinary<MulOp>(value, fits)) {
       spec.scale = gain;
       // Gemma's (1 + w): keep w and say so, unless the sum is used elsewhere.
@@ -715,10 +740,9 @@ struct RMSNormChain : OpRewritePattern<SqrtOp> {
         for (auto [w, one] : {std::pair(add.getLhs(), add.getRhs()),
                               std::pair(add.getRhs(), add.getLhs())}) {
           auto wType = dyn_cast<RankedTensorType>(w.getType());
-          std::optional<double> c =
-              wType ? getBroadcastScalar(one, wType.getRank()) : std::nullopt;
-          if (c && *c == 1.0 && fits(w) && wType.getElementType() ==
-                                               getElementTypeOrSelf(gain.getType())) {
+          std::optional<double> c = getBroadcastScalar(one, w);
+          if (wType && c && *c == 1.0 && fits(w) &&
+              wType.getElementType() == getElementTypeOrSelf(gain.getType())) {
             spec.scale = w;
             spec.unitOffset = true;
             details.push_back("Gemma (1 + w) gain");
@@ -732,8 +756,7 @@ struct RMSNormChain : OpRewritePattern<SqrtOp> {
     return m.replace(spec, spellingOf("decomposed RMSNorm", details), [&](Type type) {
       return RMSNormOp::create(
           rewriter, spec.last->getLoc(), type, spec.input, spec.scale,
-          /*bias=*/Value(),
-          rewriter.getI64IntegerAttr(spec.axis - inputType.getRank()),
+          /*bias=*/Value(), rewriter.getI64IntegerAttr(spec.axis),
           rewriter.getF32FloatAttr(spec.epsilon),
           spec.unitOffset ? rewriter.getUnitAttr() : nullptr);
     });
