@@ -707,3 +707,30 @@ func.func @rms_norm_in_subgraph(%x: tensor<4x16xf32>, %c: tensor<i1>) -> (tensor
   }
   return %y#0, %y#1 : tensor<4x16xf32>, tensor<4x1xf32>
 }
+
+// -----
+
+// Hugging Face Llama in fp32: torch traces x.to(float32) as a no-op Cast that
+// the residual Add reads too. The norm reads x; the Cast stays for the Add.
+// CHECK-LABEL: func.func @rms_norm_llama_fp32_residual
+// CHECK-SAME: (%[[X:.*]]: tensor<2x16xf32>, %[[W:.*]]: tensor<16xf32>)
+// CHECK-NEXT: %[[C:.*]] = onnx.Cast(%[[X]]) {to = 1 : i64}
+// CHECK-NEXT: %[[N:.*]] = norm.rms_norm %[[X]] scale(%[[W]] : tensor<16xf32>)
+// CHECK-NEXT: %[[R:.*]] = onnx.Add(%[[C]], %[[N]])
+// CHECK-NEXT: return %[[R]]
+func.func @rms_norm_llama_fp32_residual(%x: tensor<2x16xf32>, %w: tensor<16xf32>) -> tensor<2x16xf32> {
+  %0 = onnx.Cast(%x) {to = 1 : i64} : (tensor<2x16xf32>) -> tensor<2x16xf32>
+  %two = onnx.Constant {value = dense<2.0> : tensor<f32>} : tensor<f32>
+  %1 = onnx.Pow(%0, %two) : (tensor<2x16xf32>, tensor<f32>) -> tensor<2x16xf32>
+  %2 = onnx.ReduceMean(%1) {axes = array<i64: -1>, keepdims = 1 : i64} : (tensor<2x16xf32>) -> tensor<2x1xf32>
+  %eps = onnx.Constant {value = dense<1.0e-06> : tensor<f32>} : tensor<f32>
+  %3 = onnx.Add(%2, %eps) : (tensor<2x1xf32>, tensor<f32>) -> tensor<2x1xf32>
+  %4 = onnx.Sqrt(%3) : (tensor<2x1xf32>) -> tensor<2x1xf32>
+  %one = onnx.Constant {value = dense<1.0> : tensor<f32>} : tensor<f32>
+  %5 = onnx.Div(%one, %4) : (tensor<f32>, tensor<2x1xf32>) -> tensor<2x1xf32>
+  %6 = onnx.Mul(%0, %5) : (tensor<2x16xf32>, tensor<2x1xf32>) -> tensor<2x16xf32>
+  %7 = onnx.Cast(%6) {to = 1 : i64} : (tensor<2x16xf32>) -> tensor<2x16xf32>
+  %8 = onnx.Mul(%w, %7) : (tensor<16xf32>, tensor<2x16xf32>) -> tensor<2x16xf32>
+  %9 = onnx.Add(%0, %8) : (tensor<2x16xf32>, tensor<2x16xf32>) -> tensor<2x16xf32>
+  return %9 : tensor<2x16xf32>
+}
