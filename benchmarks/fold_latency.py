@@ -40,7 +40,8 @@ def main():
             lambda: models.GPT2(vocab=args.vocab, positions=args.seq, d=args.d,
                                 heads=args.heads, layers=args.layers), token_inputs)
         cases = [("GPT-2-style (LayerNorm, tied head)", os.path.join(tmp, "gpt2.onnx"))]
-        models.export_model(gpt2, inputs, cases[0][1], 17, ["logits"], constant_folding=False)
+        models.export_module(gpt2, inputs, cases[0][1], 17, ["logits"],
+                             do_constant_folding=False)
         cases.append(("Llama-style (RMSNormalization, SwiGLU)", os.path.join(tmp, "llama.onnx")))
         onnx.save(models.llama_rmsnorm23(vocab=args.vocab, d=args.d, ffn=args.ffn,
                                          layers=args.layers), cases[1][1])

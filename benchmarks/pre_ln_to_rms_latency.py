@@ -41,7 +41,7 @@ def main():
                                 heads=args.heads, layers=args.layers),
             models.token_inputs(args.batch, args.seq, args.vocab))
         original = os.path.join(tmp, "gpt2.onnx")
-        models.export_model(model, inputs, original, args.opset, ["logits"])
+        models.export_module(model, inputs, original, args.opset, ["logits"])
         rewritten = os.path.join(tmp, "gpt2.rms.onnx")
         report, error = e2e_common.optimize(original, rewritten,
                                             os.path.join(tmp, "report.json"),

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # scripts/demo.sh: sets up and builds norm-opt, exports a small GPT-2-style
 # model with PyTorch (opset 13, where LayerNorm is a decomposed chain), and
-# runs norm-opt on it, showing what it found and did.
+# runs norm-opt's main job on it (--norm-optimize), showing what it found,
+# did and refused.
 #
 #   scripts/demo.sh [MODEL [norm-opt pass flags...]]   (models: test/e2e/models.py --list)
+# Pass flags replace the default --norm-optimize.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -12,14 +14,16 @@ scripts/setup.sh
 OUT="$ROOT/build/demo"
 mkdir -p "$OUT"
 MODEL=${1:-gpt2_preln_opset13}
+PASSES=("${@:2}")
+((${#PASSES[@]})) || PASSES=(--norm-optimize)
 echo
 echo "== exporting $MODEL with torch.onnx.export (test/e2e/models.py)"
 /usr/bin/python3 test/e2e/models.py "$MODEL" -o "$OUT/model.onnx" 2> >(grep -v -i warn >&2)
 ls -l "$OUT/model.onnx"
 
 echo
-echo "== build/bin/norm-opt $OUT/model.onnx -o $OUT/model.opt.onnx --summary --report $OUT/report.json"
-build/bin/norm-opt "$OUT/model.onnx" -o "$OUT/model.opt.onnx" --summary --report "$OUT/report.json" "${@:2}"
+echo "== build/bin/norm-opt $OUT/model.onnx -o $OUT/model.opt.onnx ${PASSES[*]} --summary --report $OUT/report.json"
+build/bin/norm-opt "$OUT/model.onnx" -o "$OUT/model.opt.onnx" "${PASSES[@]}" --summary --report "$OUT/report.json"
 
 echo
 echo "== the report ($OUT/report.json; schema in docs/Report.md), counts:"

@@ -25,6 +25,15 @@ tool_dirs = [config.norm_opt_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["norm-opt", "norm-opt-embed-example"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
+# Tests that build their ONNX fixtures with the onnx Python package, or read
+# the conformance models of Debian's libonnx-testdata.
+import subprocess
+if subprocess.run(["/usr/bin/python3", "-c", "import onnx"],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+    config.available_features.add("python-onnx")
+if os.path.isdir("/usr/share/libonnx-testdata/data/node"):
+    config.available_features.add("onnx-testdata")
+
 config.environment["CUDA_ROOT"] = config.cuda_root
 if os.path.exists(os.path.join(config.cuda_root, "bin", "ptxas")):
     config.available_features.add("ptxas")

@@ -118,11 +118,18 @@ struct Options {
       cl::init("auto")};
 };
 
-/// The node name and file a location refers to.
+/// The node name and file a location refers to. An unnamed node is named
+/// by its first output (the importer's kNodeOutputLocAttr).
 void describeLocation(Location loc, std::string &file, std::string &node) {
+  std::string output;
   loc->walk([&](Location inner) {
     if (auto name = dyn_cast<NameLoc>(inner); name && node.empty())
-      node = name.getName().str();
+      node = "node '" + name.getName().str() + "'";
+    if (auto fused = dyn_cast<FusedLoc>(inner))
+      if (auto info = dyn_cast_or_null<DictionaryAttr>(fused.getMetadata()))
+        if (auto out = info.getAs<StringAttr>(onnxir::kNodeOutputLocAttr);
+            out && output.empty())
+          output = "node producing '" + out.str() + "'";
     if (auto fileLoc = dyn_cast<FileLineColLoc>(inner); fileLoc && file.empty()) {
       file = fileLoc.getFilename().str();
       if (fileLoc.getLine() != 0)
@@ -131,6 +138,8 @@ void describeLocation(Location loc, std::string &file, std::string &node) {
     }
     return WalkResult::advance();
   });
+  if (node.empty())
+    node = output;
 }
 
 /// Prints diagnostics as `norm-opt: error: FILE: node 'NAME': message`.
@@ -148,7 +157,7 @@ LogicalResult printDiagnostic(Diagnostic &diag) {
   if (!file.empty())
     os << file << ": ";
   if (!node.empty())
-    os << "node '" << node << "': ";
+    os << node << ": ";
   os << diag.str() << "\n";
   for (Diagnostic &note : diag.getNotes())
     (void)printDiagnostic(note);

@@ -180,9 +180,9 @@ def testdata_dirs(data, *patterns):
 
 
 def load_data_set(model, data_dir):
-    """({input name: array}, [reference outputs]) of one test_data_set_*
-    directory of `model`; unnamed inputs take the names of the model's graph
-    inputs that are no initializers, in order."""
+    """({input name: array}, [reference outputs (name, array)]) of one
+    test_data_set_* directory of `model`; unnamed inputs take the names of
+    the model's graph inputs that are no initializers, in order."""
     graph_inputs = [i.name for i in model.graph.input
                     if i.name not in {t.name for t in model.graph.initializer}]
 
@@ -193,7 +193,7 @@ def load_data_set(model, data_dir):
     for i, path in enumerate(numbered("input_*.pb")):
         name, value = load_pb(path)
         inputs[name or graph_inputs[i]] = value
-    return inputs, [load_pb(path)[1] for path in numbered("output_*.pb")]
+    return inputs, [load_pb(path) for path in numbered("output_*.pb")]
 
 
 def rel_err(actual, expected):
@@ -306,16 +306,17 @@ def record_pass_cases(suite, pending, results, tolerance=1e-5):
 
 
 def argument_parser(doc):
-    """A driver's command line: its docstring's first line, and `-k`."""
+    """The drivers' command line: the first line of `doc` as description and
+    `-k SUBSTRING`; add a driver's own options before parse_args()."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("-k", default="", help="run only cases whose name contains this")
     return parser
 
 
 class Suite:
-    """One driver's run: a work directory (`work`, removed at the end unless
-    $E2E_KEEP is set) with an OrtBatch on it (`ort`); prints one line per
-    case and a closing `e2e NAME: N passed, N failed` summary."""
+    """Prints one line per case and a closing `N passed, N failed` summary.
+    Owns the suite's scratch directory `work` (kept under $E2E_KEEP, else
+    removed by finish()) and an onnxruntime batch `ort` working in it."""
 
     def __init__(self, name):
         check_ort_available()
@@ -335,9 +336,9 @@ class Suite:
             print(f"PASS: {self.name}/{case}" + (f": {detail}" if detail else ""), flush=True)
 
     def finish(self):
+        print(f"e2e {self.name}: {self.passed} passed, {len(self.failed)} failed", flush=True)
         if not os.environ.get("E2E_KEEP"):
             shutil.rmtree(self.work, ignore_errors=True)
-        print(f"e2e {self.name}: {self.passed} passed, {len(self.failed)} failed", flush=True)
         return 0 if not self.failed else 1
 
 

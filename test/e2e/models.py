@@ -291,8 +291,9 @@ class TokenBatchNorm(nn.Module):
 
 
 class RepBN(TokenBatchNorm):
-    """SLAB's RepBN: BatchNorm over the channels of [batch, tokens, channels]
-    plus eta x."""
+    """SLAB's RepBN (the norm of PRepBN): BatchNorm over the channels of
+    [batch, tokens, channels] plus eta x; exports as Transpose ->
+    BatchNormalization -> Add(Mul(eta, x)) -> Transpose."""
 
     def __init__(self, d):
         super().__init__(d)
@@ -330,6 +331,13 @@ class ViTBN(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x).mean(1))
+
+
+class RepBNViT(ViTBN):
+    """A ViT whose norms are all RepBN; the last one feeds a mean pool."""
+
+    def __init__(self, d=48, **kw):
+        super().__init__(d=d, norm=RepBN, stem=False, **kw)
 
 
 class BatchNormCNN(nn.Module):
@@ -516,20 +524,16 @@ def instantiate(ctor, make_inputs, seed=0):
     return model, make_inputs(torch.Generator().manual_seed(seed + 2))
 
 
-def export_model(model, inputs, path, opset, outputs, constant_folding=True,
-                 keep_batchnorm=False):
-    """torch.onnx.export with the input names of `inputs`. Without constant
-    folding, weights read transposed (nn.Linear, a tied head) stay a
-    Transpose of the parameter, as in many real exports. keep_batchnorm
-    exports with TrainingMode.PRESERVE, so that the exporter does not fold
-    an eval-mode BatchNorm into its Conv itself."""
-    training = (torch.onnx.TrainingMode.PRESERVE if keep_batchnorm
-                else torch.onnx.TrainingMode.EVAL)
+def export_module(model, inputs, path, opset, outputs, **options):
+    """torch.onnx.export of `model` called on `inputs` ({name: tensor}), with
+    the exporter's warnings silenced; `options` go to torch.onnx.export
+    (do_constant_folding=False keeps weights read transposed, nn.Linear or a
+    tied head, a Transpose of the parameter, as in many real exports;
+    training=TrainingMode.PRESERVE keeps an eval-mode BatchNorm a node)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, tuple(inputs.values()), path, opset_version=opset,
-                          input_names=list(inputs), output_names=outputs,
-                          do_constant_folding=constant_folding, training=training)
+                          input_names=list(inputs), output_names=outputs, **options)
 
 
 def build(name, seed=0):
@@ -543,7 +547,7 @@ def build(name, seed=0):
 def export(name, path, seed=0, constant_folding=True):
     """Exports MODELS[name] to `path`; returns (model, inputs, expected counts)."""
     model, opset, inputs, outputs, expected = build(name, seed)
-    export_model(model, inputs, path, opset, outputs, constant_folding)
+    export_module(model, inputs, path, opset, outputs, do_constant_folding=constant_folding)
     return model, inputs, expected
 
 

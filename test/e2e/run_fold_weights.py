@@ -72,7 +72,7 @@ def torch_catalogue(name, constant_folding=True):
 def gemma(path):
     model, inputs = models.instantiate(lambda: models.Llama("plain", unit_offset=True),
                                        models.token_inputs())
-    models.export_model(model, inputs, path, 17, ["logits"], constant_folding=False)
+    models.export_module(model, inputs, path, 17, ["logits"], do_constant_folding=False)
     return {k: v.numpy() for k, v in inputs.items()}
 
 

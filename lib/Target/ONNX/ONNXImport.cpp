@@ -55,9 +55,18 @@ public:
 
 private:
   Location nodeLoc(const onnx::NodeProto &node) {
-    if (node.name().empty())
+    if (!node.name().empty())
+      return NameLoc::get(StringAttr::get(context, node.name()), fileLoc);
+    // An unnamed node stays unnamed (the exporter writes a NameLoc back as
+    // the node name), but diagnostics must still say which node they are
+    // about: they name it by its first output (see kNodeOutputLocAttr).
+    if (node.output_size() == 0 || node.output(0).empty())
       return fileLoc;
-    return NameLoc::get(StringAttr::get(context, node.name()), fileLoc);
+    return FusedLoc::get(
+        context, {fileLoc},
+        DictionaryAttr::get(context, {NamedAttribute(
+                                         StringAttr::get(context, kNodeOutputLocAttr),
+                                         StringAttr::get(context, node.output(0)))}));
   }
   InFlightDiagnostic error(const onnx::NodeProto &node) {
     return emitError(nodeLoc(node));
@@ -487,7 +496,8 @@ LogicalResult Importer::importGraphBody(onnx::GraphProto &graph, Block *block,
   builder.setInsertionPointToEnd(block);
   for (onnx::TensorProto &init : *graph.mutable_initializer()) {
     Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);
-    FailureOr<ElementsAttr> value = convertTensor(init, loc);
+    // Errors go to the file: the message names the tensor, which is no node.
+    FailureOr<ElementsAttr> value = convertTensor(init, fileLoc);
     if (failed(value))
       return failure();
     bool isInput = llvm::any_of(graph.input(), [&](const auto &input) {
@@ -691,8 +701,11 @@ static OwningOpRef<ModuleOp> importText(StringRef text, StringRef path,
   std::string buffer = text.str();
   auto status = onnx::OnnxParser::Parse(model, buffer.c_str());
   if (!status.IsOK()) {
+    // The parser's message spans lines; a diagnostic is one.
+    std::string message = status.ErrorMessage();
+    std::replace(message.begin(), message.end(), '\n', ' ');
     emitError(FileLineColLoc::get(context, path, 0, 0))
-        << "not a valid ONNX text model: " << status.ErrorMessage();
+        << "not a valid ONNX text model: " << StringRef(message).trim();
     return nullptr;
   }
   return importParsed(model, path, context, options);

@@ -90,7 +90,7 @@ func.func @gemm_reader(%x: tensor<8x4xf32>) -> tensor<8x3xf32> {
 func.func @refuse_scale(%x: tensor<8x4xf32>) -> tensor<8x3xf32> {
   %g = onnx.initializer "g" = dense<2.0> : tensor<4xf32> : tensor<4xf32>
   %w = onnx.initializer "w" = dense<1.0> : tensor<4x3xf32> : tensor<4x3xf32>
-  // expected-remark @+1 {{norm-defer-scale: left unchanged: it has a scale (run --norm-fold-weights first)}}
+  // expected-remark @+1 {{norm-defer-scale: left unchanged: it has a scale or bias (run --norm-fold-weights first)}}
   %y = norm.rms_norm %x scale(%g : tensor<4xf32>) : tensor<8x4xf32> -> tensor<8x4xf32>
   %m = onnx.MatMul(%y, %w) : (tensor<8x4xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
   return %m : tensor<8x3xf32>

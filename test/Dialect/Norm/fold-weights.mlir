@@ -352,3 +352,37 @@ func.func @gemm_transposed_constant(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
   %m = onnx.Gemm(%y, %t) {transB = 1 : i64} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
   return %m : tensor<4x3xf32>
 }
+
+// -----
+
+// An RMSNorm that norm-pre-ln-to-rms made from a LayerNorm keeps beta: both
+// gamma and beta go into the reader and the norm loses both.
+// CHECK-LABEL: func.func @rms_norm_with_bias
+// CHECK-DAG: %[[C:.*]] = onnx.initializer "mm/bias_folded" = dense<-5.000000e-01> : tensor<2xf32>
+// CHECK-DAG: %[[W:.*]] = onnx.initializer "w_folded" = dense<{{\[\[}}1.000000e+00, 1.000000e+00], [2.000000e+00, 2.000000e+00], [3.000000e+00, 3.000000e+00], [4.000000e+00, 4.000000e+00]]>
+// CHECK: %[[N:.*]] = norm.rms_norm %arg0 : tensor<2x4xf32> -> tensor<2x4xf32>
+// CHECK: %[[M:.*]] = onnx.MatMul(%[[N]], %[[W]])
+// CHECK: onnx.Add(%[[M]], %[[C]])
+func.func @rms_norm_with_bias(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+  %g = onnx.initializer "g" = dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32> : tensor<4xf32>
+  %b = onnx.initializer "b" = dense<[0.5, 0.0, 0.0, -1.0]> : tensor<4xf32> : tensor<4xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x2xf32> : tensor<4x2xf32>
+  %y = norm.rms_norm %x scale(%g : tensor<4xf32>) bias(%b : tensor<4xf32>) : tensor<2x4xf32> -> tensor<2x4xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<2x4xf32>, tensor<4x2xf32>) -> tensor<2x2xf32> loc("mm")
+  return %m : tensor<2x2xf32>
+}
+
+// -----
+
+// CRMSNorm's output is the restored d-vector: its scale and bias fold too.
+// CHECK-LABEL: func.func @crms_norm
+// CHECK: %[[N:.*]] = norm.crms_norm %arg0 : tensor<2x3xf32> -> tensor<2x4xf32>
+// CHECK: onnx.MatMul(%[[N]], %{{.*}})
+func.func @crms_norm(%x: tensor<2x3xf32>) -> tensor<2x2xf32> {
+  %g = onnx.initializer "g" = dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32> : tensor<4xf32>
+  %b = onnx.initializer "b" = dense<[0.5, 0.0, 0.0, -1.0]> : tensor<4xf32> : tensor<4xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x2xf32> : tensor<4x2xf32>
+  %y = norm.crms_norm %x scale(%g : tensor<4xf32>) bias(%b : tensor<4xf32>) : tensor<2x3xf32> -> tensor<2x4xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<2x4xf32>, tensor<4x2xf32>) -> tensor<2x2xf32>
+  return %m : tensor<2x2xf32>
+}

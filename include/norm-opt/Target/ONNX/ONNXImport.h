@@ -8,6 +8,11 @@
 
 namespace mlir::onnxir {
 
+/// An unnamed node's location is `fused<{onnx.node_output = "OUT"}>[file]`:
+/// no NameLoc (so that it is exported unnamed, as it came), but diagnostics
+/// can still name the node by its first output.
+constexpr llvm::StringLiteral kNodeOutputLocAttr = "onnx.node_output";
+
 struct ImportOptions {
   /// Initializers of at least this many bytes become `dense_resource` blobs
   /// aliasing the bytes read from the file; smaller ones are inline `dense`.

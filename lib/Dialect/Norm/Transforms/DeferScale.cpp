@@ -83,8 +83,8 @@ void deferNorm(RewriterBase &rewriter, RMSNormOp op, bool cancel) {
   auto refuse = [&](const Twine &reason) {
     recordNormRefusal(op, kPassName, reason.str());
   };
-  if (op.getScale())
-    return refuse("it has a scale (run --norm-fold-weights first)");
+  if (op.getScale() || op.getBias())
+    return refuse("it has a scale or bias (run --norm-fold-weights first)");
   std::string reason;
   FailureOr<SmallVector<LinearLayer>> readers =
       matchLinearReaders(op.getResult(), reason);

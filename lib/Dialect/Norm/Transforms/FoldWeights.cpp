@@ -44,8 +44,11 @@ std::optional<NormAffine> getNormAffine(Operation *op) {
         return NormAffine{n.getResult(), n.getScale(), n.getBias()};
       })
       .Case([](RMSNormOp n) {
-        return NormAffine{n.getResult(), n.getScale(), Value(),
+        return NormAffine{n.getResult(), n.getScale(), n.getBias(),
                           n.getUnitOffset()};
+      })
+      .Case([](CRMSNormOp n) {
+        return NormAffine{n.getResult(), n.getScale(), n.getBias()};
       })
       .Case([](SkipLayerNormOp n) {
         return NormAffine{n.getResult(), n.getScale(), n.getBias()};
@@ -66,7 +69,12 @@ void dropAffineOperands(RewriterBase &rewriter, Operation *op) {
         })
         .Case([](RMSNormOp n) {
           n.getScaleMutable().clear();
+          n.getBiasMutable().clear();
           n.setUnitOffset(false);
+        })
+        .Case([](CRMSNormOp n) {
+          n.getScaleMutable().clear();
+          n.getBiasMutable().clear();
         })
         .Case([](SkipLayerNormOp n) {
           n.getScaleMutable().clear();
@@ -185,7 +193,7 @@ struct NormFoldWeightsPass
   void runOnOperation() override {
     SmallVector<Operation *> norms;
     getOperation()->walk([&](Operation *op) {
-      if (isa<LayerNormOp, RMSNormOp, SkipLayerNormOp, SkipRMSNormOp>(op))
+      if (isa<LayerNormOp, RMSNormOp, CRMSNormOp, SkipLayerNormOp, SkipRMSNormOp>(op))
         norms.push_back(op);
     });
     IRRewriter rewriter(&getContext());
