@@ -134,16 +134,20 @@ def check_runs(parser, args):
         parser.error("--runs must be at least 30 (a median of fewer runs is noise here)")
 
 
-def ort_latency(models, inputs, runs, threads=1, opt_dir=None):
+def ort_latency(models, inputs, runs, threads=1, opt_dir=None, profile_ops=None):
     """Times `models` in one onnxruntime process with benchmarks/ort_latency.js
     (interleaved run by run, after warm-up runs); `inputs` are its
-    `name:type:dims:bound` specs. Returns {model: {"median_ms", "runs_ms"}}."""
+    `name:type:dims:bound` specs. Returns {model: {"median_ms", "runs_ms"}},
+    with "profiled_share" of the kernel time spent in `profile_ops` when
+    given."""
     command = ["node", os.path.join(REPO_ROOT, "benchmarks", "ort_latency.js"),
                "--runs", str(runs), "--threads", str(threads)]
     for spec in inputs:
         command += ["--input", spec]
     if opt_dir:
         command += ["--opt-dir", opt_dir]
+    if profile_ops:
+        command += ["--profile-ops", ",".join(profile_ops)]
     proc = subprocess.run(command + list(models), capture_output=True, text=True, cwd=E2E_DIR)
     if proc.returncode != 0:
         sys.exit(f"timing failed: {proc.stderr.strip()[-500:]}")
