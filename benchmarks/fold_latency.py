@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """onnxruntime CPU latency of the original model vs `norm-opt --norm-optimize`
-(weight folding), for a GPT-2-style and a Llama-style model, in one run.
+(for these models: Pre-LN -> RMSNorm on GPT-2, then weight folding), for a
+GPT-2-style and a Llama-style model, in one run.
 
 The models are those of test/e2e/run_fold_weights.py at a larger size
 (models.py): GPT-2-style with LayerNorm and the LM head tied to the token
@@ -12,7 +13,9 @@ changes. Every norm must be folded and the outputs must agree within 1e-5
 relative error. All six models are timed in one onnxruntime process
 (benchmarks/ort_latency.js: the default optimization level, runs
 interleaved model by model, median of --runs >= 30 after warm-up runs). The
-load average is printed before and after the timing.
+load average is printed before and after the timing, and the share of the
+kernel time that the norm kernels take in one profiled run of the original
+and the optimized model (what any norm rewrite could save at most).
 
   benchmarks/fold_latency.py [--runs 50] [--batch 4 --seq 128 --threads 1]
 """
@@ -73,7 +76,8 @@ def main():
         load_before = os.getloadavg()
         times = e2e_common.ort_latency(
             [path for _, paths, _ in variants for path in paths],
-            [f"input_ids:int64:{args.batch}x{args.seq}:{args.vocab}"], args.runs, args.threads)
+            [f"input_ids:int64:{args.batch}x{args.seq}:{args.vocab}"], args.runs, args.threads,
+            profile_ops=e2e_common.NORM_KERNEL_OPS)
         load_after = os.getloadavg()
 
     print(f"onnxruntime CPU, {args.threads} thread(s), default optimization level; input "
@@ -83,14 +87,20 @@ def main():
           "{:.2f} {:.2f} {:.2f}".format(*load_before, *load_after))
     print()
     print("| model | original (ms) | round trip (ms) | --norm-optimize (ms) | "
-          "original / optimized | round trip / optimized | norms folded | rel err |")
-    print("|---|---|---|---|---|---|---|---|")
+          "original / optimized | round trip / optimized | norm share of kernel time "
+          "(original, optimized) | norms folded | rel err |")
+    print("|---|---|---|---|---|---|---|---|---|")
     failed = False
+
+    def share(path):
+        value = times[path].get("profiled_share")
+        return "n/a" if value is None else f"{value * 100:.1f}%"
+
     for label, paths, _ in variants:
         t0, t1, t2 = (times[path]["median_ms"] for path in paths)
         done, total = folded[label]
         print(f"| {label} | {t0:.2f} | {t1:.2f} | {t2:.2f} | {t0 / t2:.3f}x | {t1 / t2:.3f}x | "
-              f"{done}/{total} | {errors[label]:.2e} |")
+              f"{share(paths[0])}, {share(paths[2])} | {done}/{total} | {errors[label]:.2e} |")
         failed |= done != total or total == 0 or not errors[label] <= 1e-5
     if failed:
         print("FAIL: a norm was not folded, or the outputs changed by more than 1e-5")

@@ -24,9 +24,7 @@ import onnx  # noqa: E402
 import e2e_common  # noqa: E402
 import models  # noqa: E402
 
-NORM_OPS = ("LayerNormalization", "SimplifiedLayerNormalization",
-            "SkipLayerNormalization", "SkipSimplifiedLayerNormalization",
-            "RMSNormalization", "ReduceMean", "Pow")
+NORM_OPS = e2e_common.NORM_KERNEL_OPS
 
 
 def main():

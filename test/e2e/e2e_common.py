@@ -134,6 +134,13 @@ def check_runs(parser, args):
         parser.error("--runs must be at least 30 (a median of fewer runs is noise here)")
 
 
+# The op types onnxruntime runs normalization as, once it has fused the
+# chains (and the parts of an unfused one), for the benchmarks' profiles.
+NORM_KERNEL_OPS = ("LayerNormalization", "SimplifiedLayerNormalization",
+                   "SkipLayerNormalization", "SkipSimplifiedLayerNormalization",
+                   "RMSNormalization", "ReduceMean", "Pow")
+
+
 def ort_latency(models, inputs, runs, threads=1, opt_dir=None, profile_ops=None):
     """Times `models` in one onnxruntime process with benchmarks/ort_latency.js
     (interleaved run by run, after warm-up runs); `inputs` are its
