@@ -1,85 +1,111 @@
-#!/usr/bin/env python3
-"""onnxruntime CPU latency of the original model vs the `--norm-optimize`
-output, for a GPT-2-style and a Llama-style model (batch 4, sequence 128, one
-thread, median of N >= 30 runs after one warm-up run), all in one run. The
-models of one case are timed interleaved, run by run. A third column times
-the plain round trip through norm-opt (no rewrite), so that the effect of
-folding is told apart from the effect of re-exporting.
+#!/usr/bin/python3
+"""onnxruntime CPU latency of the original model vs `norm-opt --norm-optimize`
+(for these models: Pre-LN -> RMSNorm on GPT-2, then weight folding), for a
+GPT-2-style and a Llama-style model, in one run.
 
-The models are the ones of test/e2e/test_fold_weights.py at a larger size
-(hidden 256, 4 layers, vocabulary 2048). Both variants of a model run in the
-same Node process, one after the other, on the same inputs; the relative
-error of the optimized output is printed with the timings.
+The models are those of test/e2e/run_fold_weights.py at a larger size
+(models.py): GPT-2-style with LayerNorm and the LM head tied to the token
+embedding, exported by torch at opset 17 without constant folding; and the
+Llama-style graph with opset-23 RMSNormalization nodes, SwiGLU and no biases.
+A third variant is norm-opt's plain round trip (import, recognize, export,
+no rewrite), so that what folding changes is told apart from what re-export
+changes. Every norm must be folded and the outputs must agree within 1e-5
+relative error. All six models are timed in one onnxruntime process
+(benchmarks/ort_latency.js: the default optimization level, runs
+interleaved model by model, median of --runs >= 30 after warm-up runs). The
+load average is printed before and after the timing, and the share of the
+kernel time that the norm kernels take in one profiled run of the original
+and the optimized model (what any norm rewrite could save at most).
 
-Usage: fold_latency.py [--norm-opt PATH] [--ort-node-modules DIR] [--runs N]
+  benchmarks/fold_latency.py [--runs 50] [--batch 4 --seq 128 --threads 1]
 """
-import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
-import numpy as np
-
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
-import test_fold_weights as e2e  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "test", "e2e"))
+import onnx  # noqa: E402
+
+import e2e_common  # noqa: E402
+import models  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--norm-opt", default=os.path.join(ROOT, "build", "bin", "norm-opt"))
-    parser.add_argument("--ort-node-modules", default=None)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--keep", help="keep the models in this directory")
-    args = parser.parse_args()
-    if args.runs < 30:
-        sys.exit("--runs must be at least 30")
-    tool = os.path.abspath(args.norm_opt)
-    node_modules = e2e.find_node_modules(args.ort_node_modules)
+    p = e2e_common.latency_arguments(__doc__, layers=4, d=256, heads=4, vocab=2048)
+    p.add_argument("--ffn", type=int, default=688, help="Llama MLP width")
+    args = p.parse_args()
+    e2e_common.check_runs(p, args)
 
-    import torch
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    workdir = args.keep or tempfile.mkdtemp(prefix="fold_bench_")
-    os.makedirs(workdir, exist_ok=True)
-    batch, seq, d, layers, vocab = 4, 128, 256, 4, 2048
+    with tempfile.TemporaryDirectory(prefix="norm-opt-fold-bench-") as tmp:
+        token_inputs = models.token_inputs(args.batch, args.seq, args.vocab)
+        gpt2, inputs = models.instantiate(
+            lambda: models.GPT2(vocab=args.vocab, positions=args.seq, d=args.d,
+                                heads=args.heads, layers=args.layers), token_inputs)
+        cases = [("GPT-2-style (LayerNorm, tied head)", os.path.join(tmp, "gpt2.onnx"))]
+        models.export_module(gpt2, inputs, cases[0][1], 17, ["logits"],
+                             do_constant_folding=False)
+        cases.append(("Llama-style (RMSNormalization, SwiGLU)", os.path.join(tmp, "llama.onnx")))
+        onnx.save(models.llama_rmsnorm23(vocab=args.vocab, d=args.d, ffn=args.ffn,
+                                         layers=args.layers), cases[1][1])
 
-    cases = []
-    gpt2 = e2e.gpt2_model(d=d, heads=4, layers=layers, vocab=vocab, ctx=seq)
-    e2e.randomize_norms(gpt2, rng)
-    path = os.path.join(workdir, "gpt2.onnx")
-    e2e.export_torch(gpt2, path, batch, seq, vocab, constant_folding=False)
-    cases.append(("GPT-2-style (LayerNorm, tied head)", path,
-                  e2e.make_inputs(rng, batch, seq, vocab, False)))
-    path = os.path.join(workdir, "llama.onnx")
-    e2e.llama_onnx_model(path, rng, d=d, ff=688, layers=layers, vocab=vocab)
-    cases.append(("Llama-style (RMSNorm, SwiGLU)", path,
-                  e2e.make_inputs(rng, batch, seq, vocab, True)))
+        ort = e2e_common.OrtBatch(tmp)
+        feeds = {k: v.numpy() for k, v in inputs.items()}
+        variants, folded = [], {}
+        for label, original in cases:
+            roundtrip = original.replace(".onnx", ".roundtrip.onnx")
+            optimized = original.replace(".onnx", ".optimized.onnx")
+            _, error = e2e_common.optimize(original, roundtrip, roundtrip + ".json")
+            if not error:
+                report, error = e2e_common.optimize(original, optimized, optimized + ".json",
+                                                    ["--norm-optimize"])
+            if error:
+                sys.exit(f"{label}: {error}")
+            norms = report["norms"]
+            folded[label] = (sum(n["action"] == "folded" for n in norms), len(norms))
+            variants.append((label, [original, roundtrip, optimized],
+                             [ort.add(path, feeds) for path in (original, optimized)]))
+        results = ort.run()
+        errors = {}
+        for label, _, (ref_job, out_job) in variants:
+            (ref, e1), (out, e2) = results[ref_job], results[out_job]
+            if e1 or e2:
+                sys.exit(f"{label}: {e1 or e2}")
+            errors[label] = e2e_common.worst_rel_err(out, ref)
 
-    print("onnxruntime-node CPU, 1 thread, batch %d, seq %d, hidden %d, %d layers, "
-          "vocab %d; median of %d runs" % (batch, seq, d, layers, vocab, args.runs))
-    print("%-36s %9s %10s %10s %9s %9s %9s" % (
-        "model", "original", "round-trip", "optimized", "vs orig", "vs r-trip",
-        "rel err"))
-    for label, original, inputs in cases:
-        # The round trip (import, recognize, export, no rewrite) separates
-        # what the export changes from what folding changes.
-        roundtrip = original.replace(".onnx", ".roundtrip.onnx")
-        e2e.norm_opt(tool, [original, "-o", roundtrip])
-        optimized = original.replace(".onnx", ".opt.onnx")
-        e2e.norm_opt(tool, [original, "-o", optimized, "--norm-optimize",
-                            "--report", optimized + ".json"])
-        models = [original, roundtrip, optimized]
-        result = e2e.run_ort(workdir, node_modules, models, inputs,
-                             runs=args.runs, threads=1)
-        t = [float(np.median(result[m]["times_ms"])) for m in models]
-        ref = result[original]["outputs"]
-        err = max(e2e.rel_err(result[optimized]["outputs"][o], ref[o]) for o in ref)
-        print("%-36s %7.2fms %8.2fms %8.2fms %8.3fx %8.3fx %9.2e" % (
-            label, t[0], t[1], t[2], t[0] / t[2], t[1] / t[2], err))
+        load_before = os.getloadavg()
+        times = e2e_common.ort_latency(
+            [path for _, paths, _ in variants for path in paths],
+            [f"input_ids:int64:{args.batch}x{args.seq}:{args.vocab}"], args.runs, args.threads,
+            profile_ops=e2e_common.NORM_KERNEL_OPS)
+        load_after = os.getloadavg()
+
+    print(f"onnxruntime CPU, {args.threads} thread(s), default optimization level; input "
+          f"[{args.batch} x {args.seq}]; hidden {args.d}, {args.layers} layers, vocabulary "
+          f"{args.vocab}; median of {args.runs} interleaved runs")
+    print("load average (1/5/15 min) before timing: {:.2f} {:.2f} {:.2f}, after: "
+          "{:.2f} {:.2f} {:.2f}".format(*load_before, *load_after))
+    print()
+    print("| model | original (ms) | round trip (ms) | --norm-optimize (ms) | "
+          "original / optimized | round trip / optimized | norm share of kernel time "
+          "(original, optimized) | norms folded | rel err |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    failed = False
+
+    def share(path):
+        value = times[path].get("profiled_share")
+        return "n/a" if value is None else f"{value * 100:.1f}%"
+
+    for label, paths, _ in variants:
+        t0, t1, t2 = (times[path]["median_ms"] for path in paths)
+        done, total = folded[label]
+        print(f"| {label} | {t0:.2f} | {t1:.2f} | {t2:.2f} | {t0 / t2:.3f}x | {t1 / t2:.3f}x | "
+              f"{share(paths[0])}, {share(paths[2])} | {done}/{total} | {errors[label]:.2e} |")
+        failed |= done != total or total == 0 or not errors[label] <= 1e-5
+    if failed:
+        print("FAIL: a norm was not folded, or the outputs changed by more than 1e-5")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -12,53 +12,34 @@ exported RMSNorm.
 
   benchmarks/pre_ln_to_rms_latency.py [--layers 12 --d 768 --heads 12] [--runs 30]
 """
-import argparse
 import collections
-import json
 import os
-import subprocess
 import sys
 import tempfile
-import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test", "e2e"))
-import numpy as np  # noqa: E402
 import onnx  # noqa: E402
-import torch  # noqa: E402
 
 import e2e_common  # noqa: E402
-from models import GPT2, set_nontrivial_norm_params  # noqa: E402
+import models  # noqa: E402
 
-NORM_OPS = ("LayerNormalization", "SimplifiedLayerNormalization",
-            "SkipLayerNormalization", "SkipSimplifiedLayerNormalization",
-            "RMSNormalization", "ReduceMean", "Pow")
+NORM_OPS = e2e_common.NORM_KERNEL_OPS
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--layers", type=int, default=12)
-    p.add_argument("--d", type=int, default=768)
-    p.add_argument("--heads", type=int, default=12)
-    p.add_argument("--vocab", type=int, default=50257)
-    p.add_argument("--batch", type=int, default=4)
-    p.add_argument("--seq", type=int, default=128)
-    p.add_argument("--runs", type=int, default=30)
-    p.add_argument("--threads", type=int, default=1)
+    p = e2e_common.latency_arguments(__doc__, layers=12, d=768, heads=12, vocab=50257)
     p.add_argument("--opset", type=int, default=17)
     args = p.parse_args()
+    e2e_common.check_runs(p, args)
 
     with tempfile.TemporaryDirectory(prefix="norm-opt-bench-") as tmp:
-        torch.manual_seed(0)
-        model = GPT2(vocab=args.vocab, positions=max(args.seq, 16), d=args.d,
-                     heads=args.heads, layers=args.layers).eval()
-        set_nontrivial_norm_params(model, 1)
-        ids = torch.randint(0, args.vocab, (args.batch, args.seq))
+        model, inputs = models.instantiate(
+            lambda: models.GPT2(vocab=args.vocab, positions=max(args.seq, 16), d=args.d,
+                                heads=args.heads, layers=args.layers),
+            models.token_inputs(args.batch, args.seq, args.vocab))
         original = os.path.join(tmp, "gpt2.onnx")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, (ids,), original, opset_version=args.opset,
-                              input_names=["input_ids"], output_names=["logits"])
+        models.export_module(model, inputs, original, args.opset, ["logits"])
         rewritten = os.path.join(tmp, "gpt2.rms.onnx")
         report, error = e2e_common.optimize(original, rewritten,
                                             os.path.join(tmp, "report.json"),
@@ -68,25 +49,19 @@ def main():
         counts = e2e_common.norm_counts(report)
 
         batch = e2e_common.OrtBatch(tmp)
-        feeds = {"input_ids": ids.numpy()}
+        feeds = {k: v.numpy() for k, v in inputs.items()}
         batch.add(original, feeds)
         batch.add(rewritten, feeds)
         (ref, e1), (out, e2) = batch.run()
         if e1 or e2:
             sys.exit(f"onnxruntime failed: {e1 or e2}")
-        err = e2e_common.rel_err(out[0][1], ref[0][1])
+        err = e2e_common.worst_rel_err(out, ref)
 
         opt_dir = os.path.join(tmp, "ort-opt")
         os.makedirs(opt_dir)
-        timing = subprocess.run(
-            ["node", os.path.join(HERE, "ort_latency.js"), "--runs", str(args.runs),
-             "--threads", str(args.threads), "--opt-dir", opt_dir,
-             "--input", f"input_ids:int64:{args.batch}x{args.seq}:{args.vocab}",
-             "--profile-ops", ",".join(NORM_OPS), original, rewritten],
-            capture_output=True, text=True, cwd=os.path.join(HERE, "..", "test", "e2e"))
-        if timing.returncode != 0:
-            sys.exit(f"timing failed: {timing.stderr}")
-        times = json.loads(timing.stdout)
+        times = e2e_common.ort_latency(
+            [original, rewritten], [f"input_ids:int64:{args.batch}x{args.seq}:{args.vocab}"],
+            args.runs, args.threads, opt_dir, profile_ops=NORM_OPS)
 
         def kernels(path):
             name = os.path.basename(path)[:-len(".onnx")] + ".ort-opt.onnx"

@@ -5,6 +5,7 @@ Run with Debian's /usr/bin/python3 (numpy, onnx, torch).
 """
 import argparse
 import collections
+import glob
 import json
 import os
 import re
@@ -116,6 +117,50 @@ class OrtBatch:
         return results
 
 
+def latency_arguments(doc, layers, d, heads, vocab):
+    """A latency benchmark's command line: the model size (--layers, --d,
+    --heads, --vocab, with these defaults) and the timing (--batch 4, --seq
+    128, --runs 50, at least 30, --threads 1). Returns the parser, to add to;
+    check_runs(args) after parsing."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for name, default in (("layers", layers), ("d", d), ("heads", heads), ("vocab", vocab),
+                          ("batch", 4), ("seq", 128), ("runs", 50), ("threads", 1)):
+        parser.add_argument("--" + name, type=int, default=default)
+    return parser
+
+
+def check_runs(parser, args):
+    if args.runs < 30:
+        parser.error("--runs must be at least 30 (a median of fewer runs is noise here)")
+
+
+# The op types onnxruntime runs normalization as, once it has fused the
+# chains (and the parts of an unfused one), for the benchmarks' profiles.
+NORM_KERNEL_OPS = ("LayerNormalization", "SimplifiedLayerNormalization",
+                   "SkipLayerNormalization", "SkipSimplifiedLayerNormalization",
+                   "RMSNormalization", "ReduceMean", "Pow")
+
+
+def ort_latency(models, inputs, runs, threads=1, opt_dir=None, profile_ops=None):
+    """Times `models` in one onnxruntime process with benchmarks/ort_latency.js
+    (interleaved run by run, after warm-up runs); `inputs` are its
+    `name:type:dims:bound` specs. Returns {model: {"median_ms", "runs_ms"}},
+    with "profiled_share" of the kernel time spent in `profile_ops` when
+    given."""
+    command = ["node", os.path.join(REPO_ROOT, "benchmarks", "ort_latency.js"),
+               "--runs", str(runs), "--threads", str(threads)]
+    for spec in inputs:
+        command += ["--input", spec]
+    if opt_dir:
+        command += ["--opt-dir", opt_dir]
+    if profile_ops:
+        command += ["--profile-ops", ",".join(profile_ops)]
+    proc = subprocess.run(command + list(models), capture_output=True, text=True, cwd=E2E_DIR)
+    if proc.returncode != 0:
+        sys.exit(f"timing failed: {proc.stderr.strip()[-500:]}")
+    return json.loads(proc.stdout)
+
+
 def check_ort_available():
     proc = subprocess.run(["node", "-e", "require('onnxruntime-node')"], cwd=E2E_DIR,
                           capture_output=True, text=True)
@@ -133,6 +178,35 @@ def load_pb(path):
     return tensor.name, numpy_helper.to_array(tensor)
 
 
+TESTDATA = "/usr/share/libonnx-testdata/data"
+BATCHNORM_TESTS = ("node/test_batchnorm_*", "pytorch-converted/test_BatchNorm*")
+
+
+def testdata_dirs(data, *patterns):
+    """The test directories of libonnx-testdata matching `patterns`, sorted."""
+    dirs = sorted(d for p in patterns for d in glob.glob(os.path.join(data, p)))
+    if not dirs:
+        sys.exit(f"e2e: no {', '.join(patterns)} tests under {data} (install libonnx-testdata)")
+    return dirs
+
+
+def load_data_set(model, data_dir):
+    """({input name: array}, [reference outputs (name, array)]) of one
+    test_data_set_* directory of `model`; unnamed inputs take the names of
+    the model's graph inputs that are no initializers, in order."""
+    graph_inputs = [i.name for i in model.graph.input
+                    if i.name not in {t.name for t in model.graph.initializer}]
+
+    def numbered(pattern):
+        return sorted(glob.glob(os.path.join(data_dir, pattern)),
+                      key=lambda p: int(p.rsplit("_", 1)[1][:-3]))
+    inputs = {}
+    for i, path in enumerate(numbered("input_*.pb")):
+        name, value = load_pb(path)
+        inputs[name or graph_inputs[i]] = value
+    return inputs, [load_pb(path) for path in numbered("output_*.pb")]
+
+
 def rel_err(actual, expected):
     """‖actual − expected‖ / ‖expected‖ in float64 (absolute if ‖expected‖ = 0)."""
     a = np.asarray(actual, dtype=np.float64)
@@ -140,6 +214,11 @@ def rel_err(actual, expected):
     denom = np.linalg.norm(e.ravel())
     diff = np.linalg.norm((a - e).ravel())
     return diff / denom if denom > 0 else diff
+
+
+def worst_rel_err(outputs, references):
+    """The largest rel_err over paired OrtBatch output lists [(name, array)]."""
+    return max(rel_err(got, ref) for (_, got), (_, ref) in zip(outputs, references))
 
 
 def check_model(path):
@@ -200,6 +279,42 @@ def prune_to_outputs(model, keep_outputs):
 
 
 # --- reporting -----------------------------------------------------------------
+
+def prepare_pass_cases(specs, passes_of, prepare, k, *args):
+    """For the model suites whose cases are `<model>/<pass>`: for every model
+    of `specs` ({name: spec}) with passes (passes_of(spec)) matching `k`,
+    prepare(name, spec, passes, *args) returns ({pass: (problems, details,
+    OrtBatch job or None)}, the original's job). A crash fails that model's
+    cases only. Returns what record_pass_cases takes."""
+    pending = []
+    for name, spec in specs.items():
+        passes = [p for p in passes_of(spec) if k in f"{name}/{p}"]
+        if not passes:
+            continue
+        try:
+            cases, reference = prepare(name, spec, passes, *args)
+        except Exception as e:  # an exporter or tool crash
+            cases, reference = {p: ([f"{type(e).__name__}: {e}"], [], None) for p in passes}, None
+        pending.append((name, cases, reference))
+    return pending
+
+
+def record_pass_cases(suite, pending, results, tolerance=1e-5):
+    """Records each prepared case, with the worst relative error of its
+    onnxruntime outputs against the original's (`results` of OrtBatch.run)."""
+    for name, cases, reference in pending:
+        for label, (problems, details, job) in cases.items():
+            if job is not None:
+                (ref, ref_error), (got, error) = results[reference], results[job]
+                if ref_error or error:
+                    problems.append(ref_error or error)
+                else:
+                    worst = worst_rel_err(got, ref)
+                    details.append(f"rel err {worst:.2e}")
+                    if not worst <= tolerance:
+                        problems.append(f"rel err {worst:.2e} > {tolerance:g}")
+            suite.record(f"{name}/{label}", problems, ", ".join(details))
+
 
 def argument_parser(doc):
     """The drivers' command line: the first line of `doc` as description and

@@ -60,7 +60,6 @@ import e2e_common as e2e  # noqa: E402
 import models  # noqa: E402
 
 TOLERANCE = 1e-5
-TESTDATA = "/usr/share/libonnx-testdata/data"
 PIPELINES = {"fold_batchnorm": "--norm-fold-batchnorm", "optimize": "--norm-optimize"}
 
 
@@ -106,10 +105,7 @@ def initializers_to_constants(path):
 def export(name, path):
     """Exports TORCH_MODELS[name] keeping its BatchNorms; returns the inputs."""
     ctor, opset, make_inputs, outputs, constants, _, _ = TORCH_MODELS[name]
-    torch.manual_seed(0)
-    model = ctor().eval()
-    models.set_nontrivial_repbn_params(model, 1)
-    inputs = make_inputs(torch.Generator().manual_seed(2))
+    model, inputs = models.instantiate(ctor, make_inputs)
     models.export_module(model, inputs, path, opset, outputs,
                          training=torch.onnx.TrainingMode.PRESERVE)
     if constants:
@@ -175,21 +171,6 @@ def torch_cases(name, work, ort):
     return cases
 
 
-def data_sets(test_dir, graph_inputs):
-    """[(inputs {name: array}, reference outputs [(name, array)])]."""
-    def pbs(data_dir, kind):
-        return sorted(glob.glob(os.path.join(data_dir, f"{kind}_*.pb")),
-                      key=lambda p: int(p.rsplit("_", 1)[1][:-3]))
-    sets = []
-    for data_dir in sorted(glob.glob(os.path.join(test_dir, "test_data_set_*"))):
-        inputs = {}
-        for i, path in enumerate(pbs(data_dir, "input")):
-            name, value = e2e.load_pb(path)
-            inputs[name or graph_inputs[i]] = value
-        sets.append((inputs, [e2e.load_pb(path) for path in pbs(data_dir, "output")]))
-    return sets
-
-
 def testdata_cases(test_dir, name, work, ort):
     """The test's model must be refused while its weights can be overridden
     at run time; its patched copy is folded and reproduces the shipped
@@ -202,7 +183,8 @@ def testdata_cases(test_dir, name, work, ort):
     initializers = {t.name for t in model.graph.initializer}
     graph_inputs = [i.name for i in model.graph.input if i.name not in initializers]
     weight_inputs = [n for n in model.graph.node[0].input[1:] if n in graph_inputs]
-    sets = data_sets(test_dir, graph_inputs)
+    sets = [e2e.load_data_set(model, data_dir)
+            for data_dir in sorted(glob.glob(os.path.join(test_dir, "test_data_set_*")))]
     cases = []
     fixed = onnx.load(os.path.join(test_dir, "model.onnx"))
 
@@ -311,10 +293,7 @@ def main():
     args = e2e.argument_parser(__doc__).parse_args()
     suite = e2e.Suite("foldbn")
     work, ort = suite.work, suite.ort
-    test_dirs = sorted(glob.glob(os.path.join(TESTDATA, "node", "test_batchnorm_*"))
-                       + glob.glob(os.path.join(TESTDATA, "pytorch-converted", "test_BatchNorm*")))
-    if not test_dirs:
-        sys.exit(f"e2e: no BatchNorm tests under {TESTDATA} (install libonnx-testdata)")
+    test_dirs = e2e.testdata_dirs(e2e.TESTDATA, *e2e.BATCHNORM_TESTS)
 
     cases = []
     for name in TORCH_MODELS:

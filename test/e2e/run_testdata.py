@@ -38,7 +38,6 @@ from onnx import version_converter
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_common as e2e  # noqa: E402
 
-DATA = "/usr/share/libonnx-testdata/data"
 RTOL, ATOL = 1e-3, 1e-7
 
 
@@ -86,34 +85,15 @@ class Case:
         self.details = []
 
 
-def load_data_set(model, data_dir, y_only):
-    """({input name: array}, [reference outputs]) of one test_data_set."""
-    graph_inputs = [i.name for i in model.graph.input
-                    if i.name not in {t.name for t in model.graph.initializer}]
-    inputs = {}
-    for i, path in enumerate(sorted(glob.glob(os.path.join(data_dir, "input_*.pb")),
-                                    key=lambda p: int(p.rsplit("_", 1)[1][:-3]))):
-        name, value = e2e.load_pb(path)
-        inputs[name or graph_inputs[i]] = value
-    outputs = []
-    for path in sorted(glob.glob(os.path.join(data_dir, "output_*.pb")),
-                       key=lambda p: int(p.rsplit("_", 1)[1][:-3])):
-        outputs.append(e2e.load_pb(path)[1])
-    return inputs, outputs[:1] if y_only else outputs
-
-
 def main():
     parser = e2e.argument_parser(__doc__)
-    parser.add_argument("--data", default=DATA)
+    parser.add_argument("--data", default=e2e.TESTDATA)
     args = parser.parse_args()
     suite = e2e.Suite("testdata")
     work, ort = suite.work, suite.ort
 
-    dirs = sorted(glob.glob(os.path.join(args.data, "node", "test_layer_normalization_*"))
-                  + glob.glob(os.path.join(args.data, "node", "test_batchnorm_*"))
-                  + glob.glob(os.path.join(args.data, "pytorch-converted", "test_BatchNorm*")))
-    if not dirs:
-        sys.exit(f"e2e: no normalization tests under {args.data} (install libonnx-testdata)")
+    dirs = e2e.testdata_dirs(args.data, "node/test_layer_normalization_*",
+                             *e2e.BATCHNORM_TESTS)
 
     cases = []
     for d in dirs:
@@ -168,7 +148,8 @@ def main():
             onnx.save(version_converter.convert_version(out_model, 7), run_path)
             case.details.append("run at opset 7 (onnxruntime has no BatchNormalization-6)")
         for data_dir in case.data_sets:
-            inputs, refs = load_data_set(model, data_dir, case.y_only)
+            inputs, refs = e2e.load_data_set(model, data_dir)
+            refs = [value for _, value in (refs[:1] if case.y_only else refs)]
             pending.append((case, ort.add(run_path, inputs), refs))
 
     results = ort.run()

@@ -30,7 +30,6 @@ import os
 import re
 import sys
 
-import numpy as np
 import onnx
 from onnx import numpy_helper
 
