@@ -541,6 +541,38 @@ LogicalResult Importer::importGraphBody(onnx::GraphProto &graph, Block *block,
   return success();
 }
 
+/// Whether every input of a Shape node in `graph` (and its subgraphs) has a
+/// tensor type with a shape: the precondition of ONNX 1.12's data
+/// propagation, which dereferences the type without checking it.
+static bool everyShapeInputIsShaped(const onnx::GraphProto &graph) {
+  llvm::StringSet<> shaped;
+  auto note = [&](const onnx::ValueInfoProto &info) {
+    if (info.type().has_tensor_type() && info.type().tensor_type().has_shape())
+      shaped.insert(info.name());
+  };
+  for (const auto &info : graph.input())
+    note(info);
+  for (const auto &info : graph.output())
+    note(info);
+  for (const auto &info : graph.value_info())
+    note(info);
+  for (const auto &init : graph.initializer())
+    shaped.insert(init.name());
+  for (const auto &node : graph.node()) {
+    if (node.op_type() == "Shape" && node.input_size() > 0 &&
+        !shaped.contains(node.input(0)))
+      return false;
+    for (const auto &attr : node.attribute()) {
+      if (attr.has_g() && !everyShapeInputIsShaped(attr.g()))
+        return false;
+      for (const auto &g : attr.graphs())
+        if (!everyShapeInputIsShaped(g))
+          return false;
+    }
+  }
+  return true;
+}
+
 LogicalResult Importer::checkOpsets(const onnx::ModelProto &model) {
   for (const auto &opset : model.opset_import()) {
     if (opset.domain().empty() || opset.domain() == "ai.onnx") {
@@ -567,18 +599,24 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
 
   // Shape inference gives intermediate values their types; errors there are
   // not fatal (unknown ops, e.g. contrib or newer-opset ones, stay untyped).
-  try {
-    // Data propagation resolves shapes computed by Shape -> Gather ->
-    // Concat -> Reshape chains (PyTorch exports without constant folding),
-    // which passes need to know the hidden size.
-    onnx::ShapeInferenceOptions inferenceOptions(/*check_type=*/false,
-                                                 /*error_mode=*/0,
-                                                 /*enable_data_propagation=*/true);
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                       inferenceOptions);
-  } catch (const std::exception &) {
-    // Keep the types the model declared.
-  }
+  // Data propagation resolves shapes computed by Shape -> Gather -> Concat ->
+  // Reshape chains (PyTorch exports without constant folding), which passes
+  // need to know the hidden size. ONNX 1.12's propagation crashes on a Shape
+  // of a value it could not type (the output of an opset-23 op it does not
+  // know), so it runs only after a plain pass has typed every Shape input.
+  auto inferShapes = [&](bool propagateData) {
+    try {
+      onnx::ShapeInferenceOptions inferenceOptions(/*check_type=*/false,
+                                                   /*error_mode=*/0, propagateData);
+      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                         inferenceOptions);
+    } catch (const std::exception &) {
+      // Keep the types the model declared.
+    }
+  };
+  inferShapes(/*propagateData=*/false);
+  if (everyShapeInputIsShaped(model.graph()))
+    inferShapes(/*propagateData=*/true);
 
   onnx::GraphProto &graph = *model.mutable_graph();
   collectTypes(graph);
