@@ -65,8 +65,9 @@ std::optional<int64_t> lastDimFromReaders(Value value) {
 /// An all-ones scale of the normalized shape, for ONNX ops that require one:
 /// from the input's type, or, for a norm over the last dim only (axis -1)
 /// whose input has no static shape, from the readers of its result.
-FailureOr<Value> onesScale(PatternRewriter &rewriter, Operation *op, Value input,
-                           std::optional<int64_t> axis) {
+FailureOr<Value> constantOfNormalizedShape(PatternRewriter &rewriter, Operation *op,
+                                           Value input, std::optional<int64_t> axis,
+                                           double value, StringRef name) {
   auto type = dyn_cast<RankedTensorType>(input.getType());
   SmallVector<int64_t> shape;
   if (type && axis)
@@ -85,8 +86,25 @@ FailureOr<Value> onesScale(PatternRewriter &rewriter, Operation *op, Value input
     elementType = inputType.getElementType();
   }
   int64_t n = ShapedType::getNumElements(shape);
-  return createFloatConstant(rewriter, derivedNodeLoc(op->getLoc(), "ones"),
-                             elementType, shape, SmallVector<double>(n, 1.0));
+  return createFloatConstant(rewriter, derivedNodeLoc(op->getLoc(), name),
+                             elementType, shape, SmallVector<double>(n, value));
+}
+
+/// An all-ones scale of the normalized shape, for ONNX ops that require one.
+FailureOr<Value> onesScale(PatternRewriter &rewriter, Operation *op, Value input,
+                           std::optional<int64_t> axis) {
+  return constantOfNormalizedShape(rewriter, op, input, axis, 1.0, "ones");
+}
+
+/// The decomposed chains end in `Mul(scale)` (and `Add(bias)` for a
+/// LayerNorm) because onnxruntime fuses them into one kernel only with those
+/// nodes present; a weightless norm gets an exact all-ones scale (and zero
+/// bias) where the normalized shape is known, else keeps none.
+Value identityAffineOperand(PatternRewriter &rewriter, Operation *op, Value input,
+                            std::optional<int64_t> axis, double value, StringRef name) {
+  FailureOr<Value> constant =
+      constantOfNormalizedShape(rewriter, op, input, axis, value, name);
+  return succeeded(constant) ? *constant : Value();
 }
 
 /// `1 + scale` for the Gemma gain convention.
@@ -223,7 +241,12 @@ struct LayerNormToONNX : OpRewritePattern<norm::LayerNormOp> {
                             op.getEpsilon().convertToDouble(), opset);
     normalized = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_1"),
                                     normalized, inputType.getElementType());
-    rewriter.replaceOp(op, applyAffine(rewriter, op, normalized, scale, op.getBias()));
+    Value bias = op.getBias();
+    if (!scale)
+      scale = identityAffineOperand(rewriter, op, op.getInput(), axis, 1.0, "ones");
+    if (scale && !bias)
+      bias = identityAffineOperand(rewriter, op, op.getInput(), axis, 0.0, "zeros");
+    rewriter.replaceOp(op, applyAffine(rewriter, op, normalized, scale, bias));
     return success();
   }
 };
@@ -269,6 +292,8 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
                                            op.getEpsilon().convertToDouble(), opset);
     normalized = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_1"),
                                     normalized, inputType.getElementType());
+    if (!gain)
+      gain = identityAffineOperand(rewriter, op, op.getInput(), axis, 1.0, "ones");
     rewriter.replaceOp(op, applyAffine(rewriter, op, normalized, gain, op.getBias()));
     return success();
   }

@@ -29,3 +29,33 @@ func.func @weightless_unranked_layer_norm(%x: tensor<*xf32>) -> tensor<*xf32> {
   return %m : tensor<*xf32>
 }
 }
+
+// -----
+
+// Below opset 23 a weightless RMSNorm is a decomposed chain that still ends
+// in a Mul by ones: onnxruntime fuses the chain into one kernel only then.
+// CHECK-LABEL: func.func @weightless_rms_decomposed
+// CHECK: %[[DIV:.*]] = onnx.Div
+// CHECK: %[[ONES:.*]] = onnx.Constant {value = dense<1.000000e+00> : tensor<4xf32>}
+// CHECK: onnx.Mul(%[[DIV]], %[[ONES]])
+module attributes {onnx.opset_import = {ai.onnx = 17 : i64}} {
+func.func @weightless_rms_decomposed(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %y = norm.rms_norm %x : tensor<2x4xf32> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+}
+
+// -----
+
+// Below opset 17 a LayerNorm's chain needs both the scale Mul and the bias
+// Add for onnxruntime's fusion: a norm with a scale but no bias gets zeros.
+// CHECK-LABEL: func.func @scale_only_layer_norm_decomposed
+// CHECK: %[[ZEROS:.*]] = onnx.Constant {value = dense<0.000000e+00> : tensor<4xf32>}
+// CHECK: %[[MUL:.*]] = onnx.Mul(%{{.*}}, %arg1)
+// CHECK: onnx.Add(%[[MUL]], %[[ZEROS]])
+module attributes {onnx.opset_import = {ai.onnx = 13 : i64}} {
+func.func @scale_only_layer_norm_decomposed(%x: tensor<2x4xf32>, %g: tensor<4xf32>) -> tensor<2x4xf32> {
+  %y = norm.layer_norm %x scale(%g : tensor<4xf32>) : tensor<2x4xf32> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+}
