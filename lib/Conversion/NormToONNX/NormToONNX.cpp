@@ -194,6 +194,33 @@ Value applyAffine(PatternRewriter &rewriter, Operation *norm, Value normalized,
   return result;
 }
 
+/// The normalized value of a LayerNorm (`center`) or RMSNorm over the dims
+/// `[axis, rank)` as a decomposed chain, with the statistics in fp32 and the
+/// result cast back: `x' / sqrt(mean(x'^2) + epsilon)`, where `x'` is `x`
+/// minus its mean for a LayerNorm. A negative `axisAttr` names the trailing
+/// dims even when the rank (`axis`) is unknown.
+FailureOr<Value> decompose(PatternRewriter &rewriter, Operation *op, Value input,
+                           std::optional<int64_t> axis, int64_t axisAttr,
+                           double epsilon, bool center) {
+  int64_t reduceFrom = axis ? *axis : axisAttr;
+  if (!axis && reduceFrom >= 0)
+    return rewriter.notifyMatchFailure(op, "unknown input rank with a non-negative axis");
+  Location loc = op->getLoc();
+  int64_t opset = getOpsetVersion(op);
+  auto inputType = cast<TensorType>(input.getType());
+  Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast"), input,
+                               statisticsType(inputType.getElementType()));
+  if (center) {
+    Value mean = createMeanOverTrailingDims(
+        rewriter, derivedNodeLoc(loc, "ReduceMean"), x, reduceFrom, opset);
+    x = SubOp::create(rewriter, derivedNodeLoc(loc, "Sub"), x.getType(), x, mean);
+  }
+  Value normalized = normalizeByRootMean(rewriter, loc, x, square(rewriter, loc, x),
+                                         reduceFrom, epsilon, opset);
+  return createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_1"), normalized,
+                            inputType.getElementType());
+}
+
 struct LayerNormToONNX : OpRewritePattern<norm::LayerNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(norm::LayerNormOp op,
@@ -221,32 +248,17 @@ struct LayerNormToONNX : OpRewritePattern<norm::LayerNormOp> {
       rewriter.replaceOp(op, node.getResults());
       return success();
     }
-    // The decomposition reduces over [axis, rank): a negative axis names
-    // those dims even when the rank is unknown.
-    int64_t reduceFrom = axis ? *axis : op.getAxis();
-    if (!axis && reduceFrom >= 0)
-      return rewriter.notifyMatchFailure(
-          op, "unknown input rank with a non-negative axis");
-    auto inputType = cast<TensorType>(op.getInput().getType());
-    Type statType = statisticsType(inputType.getElementType());
-    Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast"),
-                                 op.getInput(), statType);
-    Value mean = createMeanOverTrailingDims(
-        rewriter, derivedNodeLoc(loc, "ReduceMean"), x, reduceFrom, opset);
-    Value centered = SubOp::create(rewriter, derivedNodeLoc(loc, "Sub"),
-                                            x.getType(), x, mean);
-    Value squared = square(rewriter, loc, centered);
-    Value normalized =
-        normalizeByRootMean(rewriter, loc, centered, squared, reduceFrom,
-                            op.getEpsilon().convertToDouble(), opset);
-    normalized = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_1"),
-                                    normalized, inputType.getElementType());
+    FailureOr<Value> normalized =
+        decompose(rewriter, op, op.getInput(), axis, op.getAxis(),
+                  op.getEpsilon().convertToDouble(), /*center=*/true);
+    if (failed(normalized))
+      return failure();
     Value bias = op.getBias();
     if (!scale)
       scale = identityAffineOperand(rewriter, op, op.getInput(), axis, 1.0, "ones");
     if (scale && !bias)
       bias = identityAffineOperand(rewriter, op, op.getInput(), axis, 0.0, "zeros");
-    rewriter.replaceOp(op, applyAffine(rewriter, op, normalized, scale, bias));
+    rewriter.replaceOp(op, applyAffine(rewriter, op, *normalized, scale, bias));
     return success();
   }
 };
@@ -279,22 +291,14 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
                                          Value(), op.getBias()));
       return success();
     }
-    int64_t reduceFrom = axis ? *axis : op.getAxis();
-    if (!axis && reduceFrom >= 0)
-      return rewriter.notifyMatchFailure(
-          op, "unknown input rank with a non-negative axis");
-    auto inputType = cast<TensorType>(op.getInput().getType());
-    Type statType = statisticsType(inputType.getElementType());
-    Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast"),
-                                 op.getInput(), statType);
-    Value squared = square(rewriter, loc, x);
-    Value normalized = normalizeByRootMean(rewriter, loc, x, squared, reduceFrom,
-                                           op.getEpsilon().convertToDouble(), opset);
-    normalized = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_1"),
-                                    normalized, inputType.getElementType());
+    FailureOr<Value> normalized =
+        decompose(rewriter, op, op.getInput(), axis, op.getAxis(),
+                  op.getEpsilon().convertToDouble(), /*center=*/false);
+    if (failed(normalized))
+      return failure();
     if (!gain)
       gain = identityAffineOperand(rewriter, op, op.getInput(), axis, 1.0, "ones");
-    rewriter.replaceOp(op, applyAffine(rewriter, op, normalized, gain, op.getBias()));
+    rewriter.replaceOp(op, applyAffine(rewriter, op, *normalized, gain, op.getBias()));
     return success();
   }
 };
