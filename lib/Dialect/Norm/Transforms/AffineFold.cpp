@@ -1,5 +1,6 @@
 //===- AffineFold.cpp - folding affine maps into linear layers ------------===//
 #include "norm-opt/Dialect/Norm/Transforms/AffineFold.h"
+#include "norm-opt/Dialect/Norm/Transforms/Report.h"
 
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
@@ -372,6 +373,7 @@ LogicalResult mlir::norm::checkAffineFold(ArrayRef<LinearLayer> readers,
 
 bool mlir::norm::checkRounding(Type elementType, ArrayRef<double> exact,
                                PrecisionLoss &loss) {
+  loss.elementType = elementType;
   auto floatType = dyn_cast<FloatType>(elementType);
   if (!floatType || floatType.isF64())
     return false;
@@ -449,6 +451,29 @@ void mlir::norm::eraseIfUnused(RewriterBase &rewriter, ArrayRef<Value> values) {
     rewriter.eraseOp(op);
     if (input)
       worklist.insert(input);
+  }
+}
+
+static const char *typeName(Type type) {
+  if (type.isF16())
+    return "fp16";
+  if (type.isBF16())
+    return "bf16";
+  if (type.isF32())
+    return "fp32";
+  return "float";
+}
+
+void mlir::norm::warnPrecisionLosses(Operation *norm, StringRef pass,
+                                     ArrayRef<PrecisionLoss> losses) {
+  for (const PrecisionLoss &loss : losses) {
+    std::string message = llvm::formatv(
+        "folded {0} of '{1}' loses precision in {2}: {3} value(s) overflow, "
+        "{4} round with relative error above the unit roundoff (max {5:e2})",
+        loss.what, getNodeName(loss.layer), typeName(loss.elementType),
+        loss.overflowed, loss.imprecise, loss.maxRelativeError);
+    norm->emitWarning() << pass << ": " << message;
+    recordNormAction(norm, pass, "warning", message);
   }
 }
 

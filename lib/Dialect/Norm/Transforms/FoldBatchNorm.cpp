@@ -274,31 +274,6 @@ const char *axisLossReason(Operation *op) {
 
 bool isAxisOp(Operation *op) { return isa_and_nonnull<TransposeOp, ReshapeOp, FlattenOp>(op); }
 
-const char *typeName(Type type) {
-  if (type.isF16())
-    return "fp16";
-  if (type.isBF16())
-    return "bf16";
-  if (type.isF32())
-    return "fp32";
-  return "float";
-}
-
-void warnPrecision(Operation *norm, ArrayRef<PrecisionLoss> losses) {
-  for (const PrecisionLoss &loss : losses) {
-    Type elementType =
-        cast<ShapedType>(loss.layer->getOperand(loss.what == "weight" ? 1 : 0).getType())
-            .getElementType();
-    std::string message = llvm::formatv(
-        "folded {0} of '{1}' loses precision in {2}: {3} value(s) overflow, "
-        "{4} round with relative error above the unit roundoff (max {5:e2})",
-        loss.what, getNodeName(loss.layer), typeName(elementType), loss.overflowed,
-        loss.imprecise, loss.maxRelativeError);
-    norm->emitWarning() << kPassName << ": " << message;
-    recordNormAction(norm, kPassName, "warning", message);
-  }
-}
-
 /// Before opset 7, Add (and Gemm's C) broadcast only with `broadcast = 1`
 /// and a B matching a run of A's dims, so the rules that add or reshape a
 /// bias (every rule but the Conv one, whose bias is an operand of the Conv)
@@ -421,7 +396,7 @@ LogicalResult foldIntoProducer(RewriterBase &rewriter, AffineSite &site, std::st
   auto apply = [&](auto fold) {
     for (const BiasRewrite &rewrite : biasRewrites)
       applyBiasRewrite(rewriter, rewrite);
-    warnPrecision(site.norm, fold());
+    warnPrecisionLosses(site.norm, kPassName, fold());
     return success();
   };
   auto step = [&](Operation *op, Value next) {
@@ -631,7 +606,7 @@ LogicalResult foldIntoConsumers(RewriterBase &rewriter, AffineSite &site, std::s
   }
   if (failed(checkAffineFold(*readers, current.map, reason)))
     return failure();
-  warnPrecision(site.norm, foldAffineIntoReaders(rewriter, *readers, current.map));
+  warnPrecisionLosses(site.norm, kPassName, foldAffineIntoReaders(rewriter, *readers, current.map));
   for (LinearLayer &layer : *readers)
     mergeBiasAdds(rewriter, layer.getOutput());
   chainEnd = current.value == site.output ? Value() : current.value;

@@ -111,16 +111,6 @@ std::optional<int64_t> getHiddenSize(Operation *op, const NormAffine &affine) {
   return std::nullopt;
 }
 
-const char *typeName(Type type) {
-  if (type.isF16())
-    return "fp16";
-  if (type.isBF16())
-    return "bf16";
-  if (type.isF32())
-    return "fp32";
-  return "float";
-}
-
 /// Folds the affine part of one norm, or records why not.
 void foldNorm(RewriterBase &rewriter, Operation *op) {
   std::optional<NormAffine> affine = getNormAffine(op);
@@ -161,20 +151,7 @@ void foldNorm(RewriterBase &rewriter, Operation *op) {
   if (failed(checkAffineFold(*readers, map, reason)))
     return refuse(reason);
 
-  SmallVector<PrecisionLoss> losses = foldAffineIntoReaders(rewriter, *readers, map);
-  for (const PrecisionLoss &loss : losses) {
-    Type elementType =
-        loss.what == "weight"
-            ? cast<ShapedType>(loss.layer->getOperand(1).getType()).getElementType()
-            : cast<ShapedType>(loss.layer->getResult(0).getType()).getElementType();
-    std::string message = llvm::formatv(
-        "folded {0} of '{1}' loses precision in {2}: {3} value(s) overflow, "
-        "{4} round with relative error above the unit roundoff (max {5:e2})",
-        loss.what, onnxir::getNodeName(loss.layer), typeName(elementType),
-        loss.overflowed, loss.imprecise, loss.maxRelativeError);
-    op->emitWarning() << kPassName << ": " << message;
-    recordNormAction(op, kPassName, "warning", message);
-  }
+  warnPrecisionLosses(op, kPassName, foldAffineIntoReaders(rewriter, *readers, map));
 
   Value oldScale = affine->scale, oldBias = affine->bias;
   dropAffineOperands(rewriter, op);

@@ -113,10 +113,17 @@ FailureOr<std::vector<double>> readLastDimVector(Value weight, int64_t k,
 struct PrecisionLoss {
   Operation *layer;
   std::string what;
+  /// The stored type the folded values were rounded to.
+  Type elementType;
   int64_t overflowed = 0;
   int64_t imprecise = 0;
   double maxRelativeError = 0;
 };
+
+/// Reports each loss as a warning on `norm` and a `warning` record of `pass`
+/// in the report; the fold itself stands.
+void warnPrecisionLosses(Operation *norm, StringRef pass,
+                         ArrayRef<PrecisionLoss> losses);
 
 /// Checks that `readers` can take `map` (the weight sizes fit `K`).
 LogicalResult checkAffineFold(ArrayRef<LinearLayer> readers,
