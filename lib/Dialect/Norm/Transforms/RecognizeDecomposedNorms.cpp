@@ -456,6 +456,18 @@ public:
     return success();
   }
 
+  /// The core every LayerNorm spelling shares: the statistics, the
+  /// normalization by their root, and a numerator that is `x - E[x]`.
+  FailureOr<std::pair<Statistics, Normalization>> matchCenteredNormalization() {
+    FailureOr<Statistics> stats = matchStatistics(/*layerNorm=*/true);
+    if (failed(stats))
+      return failure();
+    FailureOr<Normalization> normalized = matchNormalization();
+    if (failed(normalized) || failed(matchCenteredNumerator(*stats, normalized->numerator)))
+      return failure();
+    return std::make_pair(*stats, *normalized);
+  }
+
   /// Chooses the norm's input among `x` and the values `x` was cast from
   /// without loss, and absorbs the Cast back after the normalized value:
   /// `Cast(x0 -> f32) ... Cast(n -> type of x0)` becomes a norm of `x0`
@@ -591,20 +603,18 @@ struct LayerNormChain : OpRewritePattern<SqrtOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SqrtOp sqrt, PatternRewriter &rewriter) const override {
     ChainMatcher m(sqrt, rewriter);
-    FailureOr<Statistics> stats = m.matchStatistics(/*layerNorm=*/true);
-    if (failed(stats))
+    auto core = m.matchCenteredNormalization();
+    if (failed(core))
       return failure();
-    FailureOr<Normalization> normalized = m.matchNormalization();
-    if (failed(normalized) ||
-        failed(m.matchCenteredNumerator(*stats, normalized->numerator)))
-      return failure();
+    const Statistics &stats = core->first;
+    const Normalization &normalized = core->second;
 
     NormSpec spec;
-    spec.epsilon = stats->epsilon;
-    spec.axis = stats->axis;
-    SmallVector<StringRef> details{stats->form, normalized->form};
-    Value value = m.matchStatisticsCasts(stats->x, normalized->result, spec.input);
-    if (value != normalized->result)
+    spec.epsilon = stats.epsilon;
+    spec.axis = stats.axis;
+    SmallVector<StringRef> details{stats.form, normalized.form};
+    Value value = m.matchStatisticsCasts(stats.x, normalized.result, spec.input);
+    if (value != normalized.result)
       details.push_back("cast around the statistics");
     if (spec.input.getDefiningOp<FlattenOp>())
       details.push_back("flattened input");
@@ -632,22 +642,20 @@ struct FlattenedLayerNormChain : OpRewritePattern<SqrtOp> {
       : OpRewritePattern(context, /*benefit=*/2) {}
   LogicalResult matchAndRewrite(SqrtOp sqrt, PatternRewriter &rewriter) const override {
     ChainMatcher m(sqrt, rewriter);
-    FailureOr<Statistics> stats = m.matchStatistics(/*layerNorm=*/true);
-    if (failed(stats))
+    auto core = m.matchCenteredNormalization();
+    if (failed(core))
       return failure();
-    FailureOr<Normalization> normalized = m.matchNormalization();
-    if (failed(normalized) ||
-        failed(m.matchCenteredNumerator(*stats, normalized->numerator)))
-      return failure();
+    const Statistics &stats = core->first;
+    const Normalization &normalized = core->second;
 
     NormSpec spec;
-    spec.epsilon = stats->epsilon;
+    spec.epsilon = stats.epsilon;
     Value flatValue;
-    Value value = m.matchStatisticsCasts(stats->x, normalized->result, flatValue);
+    Value value = m.matchStatisticsCasts(stats.x, normalized.result, flatValue);
     auto flatten = flatValue.getDefiningOp<FlattenOp>();
     if (!flatten)
       return m.fail("the statistics are not of a flattened input");
-    if (stats->axis != -1)
+    if (stats.axis != -1)
       return m.fail("the flattened input is not reduced over its second dim");
     spec.input = flatten.getInput();
     auto inputType = dyn_cast<RankedTensorType>(spec.input.getType());
@@ -694,7 +702,7 @@ struct FlattenedLayerNormChain : OpRewritePattern<SqrtOp> {
     m.ops.insert(reshape);
     spec.last = reshape;
 
-    SmallVector<StringRef> details{stats->form, normalized->form};
+    SmallVector<StringRef> details{stats.form, normalized.form};
     return m.replace(
         spec, spellingOf("ONNX LayerNormalization function body", details),
         [&](Type type) {
