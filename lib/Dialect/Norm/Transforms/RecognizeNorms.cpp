@@ -96,6 +96,18 @@ ArrayAttr pickOutputNames(Operation *node, ArrayRef<unsigned> indices) {
   return ArrayAttr::get(node->getContext(), picked);
 }
 
+/// The preconditions LayerNormalization, RMSNormalization and
+/// SimplifiedLayerNormalization share: float input and scale, statistics in
+/// float32, and the optional statistics outputs unused.
+LogicalResult matchTrailingNormNode(NodeOp node, PatternRewriter &rewriter) {
+  if (node.getNumOperands() < 2 || !isFloatTensor(node.getOperand(0)) ||
+      !isFloatTensor(node.getOperand(1)))
+    return rewriter.notifyMatchFailure(node, "input or scale is not a float tensor");
+  if (intAttr(node, "stash_type", 1) != 1)
+    return rewriter.notifyMatchFailure(node, "stash_type is not float32");
+  return requireUnusedFrom(node, 1, rewriter);
+}
+
 /// Verifies the new norm op (an ONNX node whose weights do not fit is an
 /// error, reported at the node), records it, and replaces the node.
 LogicalResult finishRecognition(Operation *node, Operation *normOp,
@@ -131,12 +143,7 @@ struct LayerNormalizationNode : NormNodePattern<LayerNormalizationNode> {
   LogicalResult matchAndRewrite(NodeOp node, PatternRewriter &rewriter) const override {
     if (!isNode(node, "LayerNormalization", {""}))
       return rewriter.notifyMatchFailure(node, "not a LayerNormalization");
-    if (node.getNumOperands() < 2 || !isFloatTensor(node.getOperand(0)) ||
-        !isFloatTensor(node.getOperand(1)))
-      return rewriter.notifyMatchFailure(node, "input or scale is not a float tensor");
-    if (intAttr(node, "stash_type", 1) != 1)
-      return rewriter.notifyMatchFailure(node, "stash_type is not float32");
-    if (failed(requireUnusedFrom(node, 1, rewriter)))
+    if (failed(matchTrailingNormNode(node, rewriter)))
       return failure();
     auto norm = LayerNormOp::create(rewriter, 
         node.getLoc(), resultTypeFor(node), node.getOperand(0),
@@ -157,12 +164,7 @@ struct RMSNormalizationNode : NormNodePattern<RMSNormalizationNode> {
     bool opset23 = isNode(node, "RMSNormalization", {""});
     if (!opset23 && !isNode(node, "SimplifiedLayerNormalization", {"", kMicrosoft}))
       return rewriter.notifyMatchFailure(node, "not an RMS normalization node");
-    if (node.getNumOperands() < 2 || !isFloatTensor(node.getOperand(0)) ||
-        !isFloatTensor(node.getOperand(1)))
-      return rewriter.notifyMatchFailure(node, "input or scale is not a float tensor");
-    if (intAttr(node, "stash_type", 1) != 1)
-      return rewriter.notifyMatchFailure(node, "stash_type is not float32");
-    if (failed(requireUnusedFrom(node, 1, rewriter)))
+    if (failed(matchTrailingNormNode(node, rewriter)))
       return failure();
     auto norm = RMSNormOp::create(rewriter, 
         node.getLoc(), resultTypeFor(node), node.getOperand(0),
