@@ -16,23 +16,16 @@ and requires the relative L2 error under 1e-5 (f32), 2e-3 (f16), 1e-2 (bf16),
 with no NaN.
 """
 
+import os
 import re
 import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from emulate_gpu_kernels import round_to  # noqa: E402  (one rounding for both checks)
+
 TOL = {"f32": 1e-5, "f16": 2e-3, "bf16": 1e-2}
-
-
-def round_to(values, elem):
-    values = np.asarray(values, dtype=np.float32)
-    if elem == "f32":
-        return values
-    if elem == "f16":
-        return values.astype(np.float16).astype(np.float32)
-    u = values.view(np.uint32).astype(np.uint64)
-    u = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
-    return u.astype(np.uint32).view(np.float32)
 
 
 def parse_case(text):
