@@ -306,6 +306,9 @@ LogicalResult Exporter::exportNode(Operation *op, onnx::GraphProto &graph) {
     node.mutable_input()->RemoveLast();
   for (Value result : op->getResults())
     node.add_output(names[result]);
+  // Likewise trailing omitted outputs.
+  while (node.output_size() > 0 && node.output(node.output_size() - 1).empty())
+    node.mutable_output()->RemoveLast();
   if (auto doc = op->getAttrOfType<StringAttr>(kDocStringAttr))
     node.set_doc_string(doc.str());
   for (NamedAttribute attr : op->getAttrs()) {

@@ -52,8 +52,7 @@ func.func @layer_norm_bias_shape(%x: tensor<2x4xf32>, %b: tensor<3xf32>) -> tens
 
 // -----
 
-// The ODS constraint rejects a non-float weight before the custom verifier
-// (whose "must have a float element type" check is therefore unreachable).
+// The ODS constraint rejects a non-float weight.
 func.func @layer_norm_integer_scale(%x: tensor<2x4xf32>, %g: tensor<4xi32>) -> tensor<2x4xf32> {
   // expected-error @below {{'norm.layer_norm' op operand #1 must be tensor of floating-point values}}
   %0 = norm.layer_norm %x scale(%g : tensor<4xi32>) : tensor<2x4xf32> -> tensor<2x4xf32>
