@@ -2,8 +2,9 @@
 """Benchmark the generated norm kernels on an NVIDIA GPU (issue 6).
 
 For [tokens x hidden] in {4096x4096, 16384x1024, 1x4096, 4096x8192} and
-fp32/fp16/bf16, for RMSNorm, fused residual-add + RMSNorm, LayerNorm and fused
-residual-add + LayerNorm:
+fp32/fp16/bf16, for RMSNorm, fused residual-add + RMSNorm, LayerNorm, fused
+residual-add + LayerNorm and FlashNorm's deferred scale (`norm.rms_scale`,
+here with a value row as wide as the input row):
 
   * our kernel: `norm-opt --emit=cubin` then `norm-gpu-runner --bench --json`
     (CUDA events, 10 warm-up launches, median of --iterations, inputs rotated
@@ -19,6 +20,7 @@ Nothing here has been run in CI (no GPU there): the table in docs/ must say
 which device produced it.
 
   python3 benchmarks/gpu_norms.py --build build [--markdown docs/GPUBenchmarks.md]
+  python3 benchmarks/gpu_norms.py --compile-only   # no GPU: compile and list
 """
 
 import argparse
@@ -31,24 +33,26 @@ import tempfile
 
 SIZES = [(4096, 4096), (16384, 1024), (1, 4096), (4096, 8192)]
 DTYPES = ["f32", "f16", "bf16"]
-KINDS = ["rms_norm", "skip_rms_norm", "layer_norm", "skip_layer_norm"]
+KINDS = ["rms_norm", "skip_rms_norm", "layer_norm", "skip_layer_norm", "rms_scale"]
 EPS = 1e-5
 
 
 def mlir_for(hidden, dtype):
     t = f"tensor<?x{hidden}x{dtype}>"
     w = f"tensor<{hidden}x{dtype}>"
-    return f"""func.func @h{hidden}_{dtype}(%x: {t}, %s: {t}, %g: {w}, %b: {w}) -> ({t}, {t}, {t}, {t}, {t}, {t}) {{
+    return f"""func.func @h{hidden}_{dtype}(%x: {t}, %s: {t}, %g: {w}, %b: {w}) -> ({t}, {t}, {t}, {t}, {t}, {t}, {t}) {{
   %a = norm.rms_norm %x scale(%g : {w}) : {t} -> {t}
   %y, %sum = norm.skip_rms_norm %x, %s scale(%g : {w}) : {t}, {t} -> {t}, {t}
   %l = norm.layer_norm %x scale(%g : {w}) bias(%b : {w}) : {t} -> {t}
   %y2, %sum2 = norm.skip_layer_norm %x, %s scale(%g : {w}) bias(%b : {w}) : {t}, {t} -> {t}, {t}
-  return %a, %y, %sum, %l, %y2, %sum2 : {t}, {t}, {t}, {t}, {t}, {t}
+  %d = norm.rms_scale %s by %x : {t}, {t} -> {t}
+  return %a, %y, %sum, %l, %y2, %sum2, %d : {t}, {t}, {t}, {t}, {t}, {t}, {t}
 }}
 """
 
 
-def run_ours(build, workdir, iterations):
+def compile_kernels(build, workdir):
+    """Every benchmarked kernel in one cubin; returns its path and manifest."""
     src = os.path.join(workdir, "norms.mlir")
     with open(src, "w") as f:
         for hidden in sorted({h for _, h in SIZES}):
@@ -59,6 +63,16 @@ def run_ours(build, workdir, iterations):
                     "-o", cubin, "--gpu-manifest=" + cubin + ".json"], check=True)
     with open(cubin + ".json") as f:
         manifest = json.load(f)["kernels"]
+    missing = [(h, d, k) for h in {h for _, h in SIZES} for d in DTYPES for k in KINDS
+               if not any(m["hidden"] == h and m["element_type"] == d and m["kind"] == k
+                          for m in manifest)]
+    if missing:
+        sys.exit(f"gpu_norms: norm-opt did not lower {missing}")
+    return cubin, manifest
+
+
+def run_ours(build, workdir, iterations):
+    cubin, manifest = compile_kernels(build, workdir)
     results, copy_gbps, device = {}, None, None
     for rows, hidden in SIZES:
         names = [k["name"] for k in manifest if k["hidden"] == hidden]
@@ -102,8 +116,12 @@ def run_torch(iterations):
         h = x + s
         return ln(h, g, b), h
 
+    def deferred_scale(v, x):
+        xf = x.float()
+        return (v.float() * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + EPS)).to(v.dtype)
+
     fns = {"rms_norm": rms, "skip_rms_norm": skip_rms, "layer_norm": ln,
-           "skip_layer_norm": skip_ln}
+           "skip_layer_norm": skip_ln, "rms_scale": deferred_scale}
     compiled = {}
     try:
         compiled = {k: torch.compile(f) for k, f in fns.items()}
@@ -138,7 +156,8 @@ def run_torch(iterations):
             args = {"rms_norm": [(x, g) for x in xs],
                     "skip_rms_norm": [(x, s, g) for x, s in zip(xs, ss)],
                     "layer_norm": [(x, g, b) for x in xs],
-                    "skip_layer_norm": [(x, s, g, b) for x, s in zip(xs, ss)]}
+                    "skip_layer_norm": [(x, s, g, b) for x, s in zip(xs, ss)],
+                    "rms_scale": [(s, x) for x, s in zip(xs, ss)]}
             for kind in KINDS:
                 eager = time_fn(fns[kind], args[kind])
                 comp = None
@@ -158,7 +177,18 @@ def main():
     ap.add_argument("--build", default="build", help="CMake build directory")
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--markdown", help="also write the table to this file")
+    ap.add_argument("--compile-only", action="store_true",
+                    help="only compile the kernels and list them (no GPU needed)")
     args = ap.parse_args()
+
+    if args.compile_only:
+        with tempfile.TemporaryDirectory() as workdir:
+            _, manifest = compile_kernels(args.build, workdir)
+        for k in manifest:
+            print(f"{k['name']}: {k['block_threads']} threads, "
+                  f"{k['elements_per_thread']} elements per thread")
+        print(f"{len(manifest)} kernels")
+        return
 
     with tempfile.TemporaryDirectory() as workdir:
         ours, copy_gbps, device = run_ours(args.build, workdir, args.iterations)

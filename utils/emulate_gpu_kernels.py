@@ -409,6 +409,9 @@ TOL = {"f32": 1e-5, "f16": 2e-3, "bf16": 1e-2}
 
 
 def reference(kind, inputs, eps, unit_offset, elem):
+    if kind == "rms_scale":
+        x = inputs["input"]
+        return inputs["value"] / np.sqrt((x * x).mean(-1, keepdims=True) + eps), None
     x = inputs["x"].astype(np.float64)
     total = None
     if kind.startswith("skip_"):
@@ -445,12 +448,14 @@ def run_kernel(func, rows, rng):
     env, inputs, buffers = {}, {}, {}
     for (arg, typ), arg_name in zip(block_args, arg_names):
         shape, e = memref_shape(typ, rows)
-        if arg_name == "x":
+        if arg_name in ("x", "value"):
             elem = e
         if arg_name in ("out", "sum"):
             data = np.full(shape, np.nan, dtype=np.float32)  # poison
         else:
             gen = {"x": lambda: rng.normal(0.5, 1.5, shape),
+                   "input": lambda: rng.normal(0.5, 1.5, shape),
+                   "value": lambda: rng.normal(0.0, 2.0, shape),
                    "skip": lambda: rng.normal(0.0, 1.0, shape),
                    "scale": lambda: (rng.uniform(-0.5, 0.5, shape) if unit_offset
                                      else rng.uniform(0.5, 1.5, shape)),

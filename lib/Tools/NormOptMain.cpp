@@ -168,8 +168,8 @@ void printSummary(const json::Object &report) {
   raw_ostream &os = errs();
   const json::Object *counts = report.getObject("counts");
   os << "norm-opt: norms in the output:";
-  for (StringRef kind : {"layer_norm", "rms_norm", "batch_norm",
-                         "skip_layer_norm", "skip_rms_norm"})
+  for (StringRef kind : {"layer_norm", "rms_norm", "crms_norm", "batch_norm", "skip_layer_norm",
+                         "skip_rms_norm", "rms_scale"})
     if (auto n = counts->getInteger(kind); n && *n)
       os << " " << kind << "=" << *n;
   os << "\n";

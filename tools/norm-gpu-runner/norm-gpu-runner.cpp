@@ -260,15 +260,45 @@ struct KernelInfo {
   int64_t hidden, blockThreads, rowsPerBlock;
   double epsilon;
   bool unitOffset;
-  std::vector<std::pair<std::string, Elem>> args; // name, element type
-  bool has(StringRef arg) const {
-    return std::any_of(args.begin(), args.end(), [&](const auto &a) { return a.first == arg; });
+  struct Arg {
+    std::string name;
+    Elem elem;
+    int64_t rank, cols; // rows x cols (rank 2) or cols (a weight)
+  };
+  std::vector<Arg> args;
+  const Arg *find(StringRef arg) const {
+    for (const Arg &a : args)
+      if (a.name == arg)
+        return &a;
+    return nullptr;
   }
+  bool has(StringRef arg) const { return find(arg) != nullptr; }
 };
+
+/// float64 reference of rms_scale: `value / sqrt(mean(input^2) + eps)`.
+void referenceDeferredScale(const KernelInfo &k, int64_t rows,
+                            const std::map<std::string, HostTensor> &in, std::vector<double> &out) {
+  int64_t h = k.find("input")->cols, n = k.find("value")->cols;
+  out.assign(rows * n, 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    double ms = 0;
+    for (int64_t c = 0; c < h; ++c) {
+      double x = in.at("input").get(r * h + c);
+      ms += x * x;
+    }
+    double rstd = 1.0 / std::sqrt(ms / h + k.epsilon);
+    for (int64_t c = 0; c < n; ++c)
+      out[r * n + c] = in.at("value").get(r * n + c) * rstd;
+  }
+}
 
 /// float64 reference: fills `out` (and `sum`) for every row.
 void reference(const KernelInfo &k, int64_t rows, const std::map<std::string, HostTensor> &in,
                std::vector<double> &out, std::vector<double> &sum) {
+  if (k.kind == "rms_scale") {
+    sum.clear();
+    return referenceDeferredScale(k, rows, in, out);
+  }
   int64_t h = k.hidden;
   bool skip = k.kind.rfind("skip_", 0) == 0;
   bool layer = k.kind.find("layer_norm") != std::string::npos;
@@ -418,9 +448,11 @@ std::vector<KernelInfo> readManifest(StringRef path) {
       for (const json::Value &a : *args) {
         const json::Object *ao = a.getAsObject();
         auto ae = parseElem(ao->getString("element_type").value_or(""));
-        if (!ae)
-          fatal(Twine(path) + ": kernel " + k.name + ": bad argument type");
-        k.args.push_back({ao->getString("name").value_or("").str(), *ae});
+        int64_t rank = ao->getInteger("rank").value_or(0);
+        int64_t cols = ao->getInteger("cols").value_or(k.hidden);
+        if (!ae || (rank != 1 && rank != 2) || cols <= 0)
+          fatal(Twine(path) + ": kernel " + k.name + ": bad argument");
+        k.args.push_back({ao->getString("name").value_or("").str(), *ae, rank, cols});
       }
     if (k.name.empty() || k.hidden <= 0 || k.blockThreads <= 0 || k.rowsPerBlock <= 0 ||
         k.args.empty())
@@ -430,9 +462,6 @@ std::vector<KernelInfo> readManifest(StringRef path) {
   return kernels;
 }
 
-bool isRowArg(StringRef name) {
-  return name == "x" || name == "skip" || name == "out" || name == "sum";
-}
 bool isOutput(StringRef name) { return name == "out" || name == "sum"; }
 
 /// Runs one kernel, checks it; returns whether it passed.
@@ -444,13 +473,17 @@ bool runKernel(CUmodule module, const KernelInfo &k, int64_t rows, std::mt19937_
   std::normal_distribution<double> activation(0.5, 1.5), residual(0.0, 1.0);
   std::uniform_real_distribution<double> gain(0.5, 1.5), shift(-0.5, 0.5);
 
+  auto elements = [&](const KernelInfo::Arg &a) -> size_t {
+    return a.rank == 2 ? rows * a.cols : a.cols;
+  };
   std::map<std::string, HostTensor> host;
-  for (auto &[name, elem] : k.args) {
-    size_t n = isRowArg(name) ? rows * h : h;
-    HostTensor t = HostTensor::make(elem, n);
+  for (const KernelInfo::Arg &a : k.args) {
+    const std::string &name = a.name;
+    size_t n = elements(a);
+    HostTensor t = HostTensor::make(a.elem, n);
     for (size_t i = 0; i < n && !isOutput(name); ++i)
-      t.set(i, name == "x"       ? activation(rng)
-               : name == "skip"  ? residual(rng)
+      t.set(i, name == "x" || name == "input" ? activation(rng)
+               : name == "skip" || name == "value" ? residual(rng)
                : name == "scale" ? (k.unitOffset ? shift(rng) : gain(rng))
                                  : shift(rng));
     host.emplace(name, std::move(t));
@@ -459,16 +492,17 @@ bool runKernel(CUmodule module, const KernelInfo &k, int64_t rows, std::mt19937_
   // With --bench, enough copies of the per-row buffers that they do not fit
   // in L2 (50 MB on an H100) when rotated.
   size_t rowBytes = 0;
-  for (auto &[name, elem] : k.args)
-    if (isRowArg(name))
-      rowBytes += rows * h * elemBytes(elem);
+  for (const KernelInfo::Arg &a : k.args)
+    if (a.rank == 2)
+      rowBytes += elements(a) * elemBytes(a.elem);
   int copies = bench ? static_cast<int>(std::clamp<size_t>(
                            (256u << 20) / std::max<size_t>(rowBytes, 1) + 1, 2, 64))
                      : 1;
 
   std::vector<std::map<std::string, DeviceBuffer>> sets(copies);
   for (auto &set : sets)
-    for (auto &[name, elem] : k.args) {
+    for (const KernelInfo::Arg &a : k.args) {
+      const std::string &name = a.name;
       const HostTensor &t = host.at(name);
       DeviceBuffer b = alloc(t.bytes.size());
       if (isOutput(name))
@@ -479,11 +513,11 @@ bool runKernel(CUmodule module, const KernelInfo &k, int64_t rows, std::mt19937_
     }
   auto params = [&](std::map<std::string, DeviceBuffer> &set) {
     LaunchParams p;
-    for (auto &[name, elem] : k.args) {
-      if (isRowArg(name))
-        p.add(set.at(name).ptr, {rows, h});
+    for (const KernelInfo::Arg &a : k.args) {
+      if (a.rank == 2)
+        p.add(set.at(a.name).ptr, {rows, a.cols});
       else
-        p.add(set.at(name).ptr, {h});
+        p.add(set.at(a.name).ptr, {a.cols});
     }
     return p;
   };
@@ -519,8 +553,8 @@ bool runKernel(CUmodule module, const KernelInfo &k, int64_t rows, std::mt19937_
 
   double medianUs = 0, bytes = 0;
   if (bench) {
-    for (auto &[name, elem] : k.args)
-      bytes += static_cast<double>(host.at(name).bytes.size());
+    for (const KernelInfo::Arg &a : k.args)
+      bytes += static_cast<double>(host.at(a.name).bytes.size());
     std::vector<LaunchParams> all;
     for (auto &set : sets)
       all.push_back(params(set));

@@ -47,11 +47,15 @@ constexpr int64_t kMaxBlockThreads = 1024;
 
 /// Everything a kernel is specialized on, and the launch shape chosen for it.
 struct KernelSpec {
-  StringRef kind;         // rms_norm, layer_norm, skip_rms_norm, skip_layer_norm
+  StringRef kind; // rms_norm, layer_norm, skip_rms_norm, skip_layer_norm, rms_scale
   bool layerNorm = false; // subtract the mean (else RMS)
   bool skip = false;      // residual add, also writes the sum
+  // rms_scale: the statistic comes from the `input` row of `hidden`
+  // elements and scales the `value` row of `valueHidden` elements.
+  bool deferredScale = false;
   FloatType elementType;
   int64_t hidden = 0;
+  int64_t valueHidden = 0;
   FloatType scaleType, biasType, skipBiasType; // null when absent
   float epsilon = 0;
   bool unitOffset = false;
@@ -61,7 +65,12 @@ struct KernelSpec {
   int64_t rowsPerBlock = 0;
   int64_t chunksPerThread = 0;
 
+  int64_t valueChunksPerThread = 0; // rms_scale only
+
   int64_t chunks() const { return hidden / vectorWidth; }
+  int64_t valueChunks() const { return valueHidden / vectorWidth; }
+  /// The widest row a thread of the kernel walks.
+  int64_t widestRow() const { return std::max(hidden, valueHidden); }
   bool warpPerRow() const { return threadsPerRow == kWarpSize; }
 
   /// Norms with equal keys share a kernel.
@@ -75,7 +84,7 @@ struct KernelSpec {
         os << "-";
       os << ",";
     };
-    os << kind << "," << hidden << ",";
+    os << kind << "," << hidden << "," << valueHidden << ",";
     type(elementType);
     type(scaleType);
     type(biasType);
@@ -89,14 +98,16 @@ struct KernelSpec {
     std::string s;
     llvm::raw_string_ostream os(s);
     os << kind << "_" << elementType << "_h" << hidden;
+    if (deferredScale)
+      os << "_n" << valueHidden;
     return s;
   }
 };
 
 /// The operands of a norm in kernel-argument order (x, skip, scale, bias,
-/// skip_bias); null entries are absent operands.
+/// skip_bias; rms_scale: value, input); null entries are absent operands.
 struct NormOperands {
-  Value input, skip, scale, bias, skipBias;
+  Value input, skip, scale, bias, skipBias, value;
 };
 
 bool isSupportedFloat(Type type) { return type.isF32() || type.isF16() || type.isBF16(); }
@@ -129,6 +140,13 @@ FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op, std::
     spec.skip = spec.layerNorm = true;
     operands = {sln.getInput(), sln.getSkip(), sln.getScale(), sln.getBias(), sln.getSkipBias()};
     spec.epsilon = sln.getEpsilon().convertToFloat();
+  } else if (auto scale = dyn_cast<norm::RMSScaleOp>(op)) {
+    spec.kind = "rms_scale";
+    spec.deferredScale = true;
+    operands.input = scale.getInput();
+    operands.value = scale.getValue();
+    spec.epsilon = scale.getEpsilon().convertToFloat();
+    axis = scale.getNormalizedAxis();
   } else if (isa<norm::BatchNormOp>(op)) {
     reason = "batch_norm is not lowered to a GPU kernel (a per-channel affine "
              "map: fold it into the neighbouring convolution)";
@@ -163,6 +181,30 @@ FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op, std::
     return failure();
   }
   spec.elementType = cast<FloatType>(inputType.getElementType());
+
+  if (operands.value) {
+    // The verifier guarantees the same rank and leading dims as `input`.
+    auto valueType = dyn_cast<RankedTensorType>(operands.value.getType());
+    if (!valueType) {
+      reason = "unranked value: the row size must be known at compile time";
+      return failure();
+    }
+    ArrayRef<int64_t> scaled = valueType.getShape().drop_front(*axis);
+    if (ShapedType::isDynamicShape(scaled)) {
+      reason = "dynamic value row size: the dims of " +
+               llvm::formatv("{0}", valueType).str() + " from the axis on must be static";
+      return failure();
+    }
+    Type resultElement = cast<ShapedType>(op->getResult(0).getType()).getElementType();
+    if (valueType.getElementType() != spec.elementType || resultElement != spec.elementType) {
+      reason = llvm::formatv("the value ({0}) and the result ({1}) must have the input's "
+                             "element type ({2})",
+                             valueType.getElementType(), resultElement, spec.elementType)
+                   .str();
+      return failure();
+    }
+    spec.valueHidden = ShapedType::getNumElements(scaled);
+  }
 
   auto weightType = [&](StringRef what, Value weight, FloatType &out) {
     if (!weight)
@@ -308,7 +350,37 @@ private:
     return acc;
   }
 
+  /// The first column of each chunk of this thread in a row of `chunks`
+  /// chunks, and whether it lies inside the row (null: always).
+  void chunkColumns(int64_t chunks, int64_t chunksPerThread, SmallVectorImpl<Value> &cols,
+                    SmallVectorImpl<Value> &valids) {
+    for (int64_t c = 0; c < chunksPerThread; ++c) {
+      Value chunk = arith::AddIOp::create(b, lane, index(c * spec.threadsPerRow));
+      // Only the last chunk of a thread can fall past the row end, and only
+      // when the row does not split evenly over the threads.
+      Value valid;
+      if ((c + 1) * spec.threadsPerRow > chunks)
+        valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, chunk, index(chunks));
+      valids.push_back(valid);
+      cols.push_back(arith::MulIOp::create(b, chunk, index(spec.vectorWidth)));
+    }
+  }
+
+  /// `1 / sqrt(mean + epsilon)` of a row-summed fp32 statistic.
+  Value reciprocalRoot(Value rowTotal, int64_t count) {
+    Value mean = arith::MulFOp::create(b, rowTotal, f32Const(1.0 / static_cast<double>(count)));
+    return math::RsqrtOp::create(b, arith::AddFOp::create(b, mean, f32Const(spec.epsilon)));
+  }
+
+  void storeChunk(Value chunk, Value memref, Value row, Value col, Value valid) {
+    guarded(valid, [&] {
+      vector::StoreOp::create(b, chunk, memref, ValueRange{row, col},
+                              /*nontemporal=*/false, llvm::MaybeAlign(alignment(spec.elementType)));
+    });
+  }
+
   void buildRow(Value row);
+  void buildDeferredScaleRow(Value row);
 
   ImplicitLocOpBuilder &b;
   const KernelSpec &spec;
@@ -324,7 +396,7 @@ void KernelBuilder::build() {
   if (!spec.warpPerRow()) {
     // One block per row; the grid has exactly `rows` blocks.
     lane = tid;
-    buildRow(block);
+    spec.deferredScale ? buildDeferredScaleRow(block) : buildRow(block);
     return;
   }
   // One warp per row, `rows_per_block` rows per block; the last block may
@@ -337,7 +409,7 @@ void KernelBuilder::build() {
       arith::AddIOp::create(b, arith::MulIOp::create(b, block, index(spec.rowsPerBlock)), warp);
   Value rows = memref::DimOp::create(b, x, 0);
   Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rows);
-  guarded(inside, [&] { buildRow(row); });
+  guarded(inside, [&] { spec.deferredScale ? buildDeferredScaleRow(row) : buildRow(row); });
 }
 
 void KernelBuilder::buildRow(Value row) {
@@ -348,18 +420,8 @@ void KernelBuilder::buildRow(Value row) {
         bias = arg(spec.biasType != nullptr), skipBias = arg(spec.skipBiasType != nullptr),
         out = arg(true), sum = arg(spec.skip);
 
-  int64_t chunks = spec.chunks();
   SmallVector<Value> cols, valids, xs, scales, biases;
-  for (int64_t c = 0; c < spec.chunksPerThread; ++c) {
-    Value chunk = arith::AddIOp::create(b, lane, index(c * spec.threadsPerRow));
-    // Only the last chunk of a thread can fall past the row end, and only
-    // when the row does not split evenly over the threads.
-    Value valid;
-    if ((c + 1) * spec.threadsPerRow > chunks)
-      valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, chunk, index(chunks));
-    valids.push_back(valid);
-    cols.push_back(arith::MulIOp::create(b, chunk, index(spec.vectorWidth)));
-  }
+  chunkColumns(spec.chunks(), spec.chunksPerThread, cols, valids);
   // Issue every global load of the thread before the first reduction.
   SmallVector<Value> rawX, rawSkip, rawSkipBias;
   for (int64_t c = 0; c < spec.chunksPerThread; ++c) {
@@ -383,11 +445,7 @@ void KernelBuilder::buildRow(Value row) {
       // The sum is a tensor of the activation type: normalize the rounded
       // value, as the unfused graph does.
       Value rounded = fromF32(v, spec.elementType);
-      guarded(valids[c], [&] {
-        vector::StoreOp::create(b, rounded, sum, ValueRange{row, cols[c]},
-                                /*nontemporal=*/false,
-                                llvm::MaybeAlign(alignment(spec.elementType)));
-      });
+      storeChunk(rounded, sum, row, cols[c], valids[c]);
       v = toF32(rounded);
     }
     xs.push_back(v);
@@ -410,9 +468,7 @@ void KernelBuilder::buildRow(Value row) {
   SmallVector<Value> squares;
   for (Value c : centered)
     squares.push_back(arith::MulFOp::create(b, c, c));
-  Value meanSquare = arith::MulFOp::create(b, rowSum(sumOfChunks(squares), slotBase), invHidden);
-  Value rstd =
-      math::RsqrtOp::create(b, arith::AddFOp::create(b, meanSquare, f32Const(spec.epsilon)));
+  Value rstd = reciprocalRoot(rowSum(sumOfChunks(squares), slotBase), spec.hidden);
   Value rstdChunk = vector::BroadcastOp::create(b, chunkType, rstd);
 
   for (int64_t c = 0; c < spec.chunksPerThread; ++c) {
@@ -426,11 +482,29 @@ void KernelBuilder::buildRow(Value row) {
     }
     if (bias)
       y = arith::AddFOp::create(b, y, toF32(biases[c]));
-    Value result = fromF32(y, spec.elementType);
-    guarded(valids[c], [&] {
-      vector::StoreOp::create(b, result, out, ValueRange{row, cols[c]},
-                              /*nontemporal=*/false, llvm::MaybeAlign(alignment(spec.elementType)));
-    });
+    storeChunk(fromF32(y, spec.elementType), out, row, cols[c], valids[c]);
+  }
+}
+
+void KernelBuilder::buildDeferredScaleRow(Value row) {
+  Value value = func.getArgument(0), input = func.getArgument(1), out = func.getArgument(2);
+  SmallVector<Value> inputCols, inputValids, valueCols, valueValids;
+  chunkColumns(spec.chunks(), spec.chunksPerThread, inputCols, inputValids);
+  chunkColumns(spec.valueChunks(), spec.valueChunksPerThread, valueCols, valueValids);
+  // Both rows are loaded before the reduction: the value row is read once
+  // and its loads overlap the statistic's.
+  SmallVector<Value> squares, values;
+  for (int64_t c = 0; c < spec.chunksPerThread; ++c) {
+    Value x = toF32(loadGuarded(input, {row, inputCols[c]}, inputValids[c]));
+    squares.push_back(arith::MulFOp::create(b, x, x));
+  }
+  for (int64_t c = 0; c < spec.valueChunksPerThread; ++c)
+    values.push_back(loadGuarded(value, {row, valueCols[c]}, valueValids[c]));
+  Value rstd = reciprocalRoot(rowSum(sumOfChunks(squares), /*slotBase=*/0), spec.hidden);
+  Value rstdChunk = vector::BroadcastOp::create(b, chunkType, rstd);
+  for (int64_t c = 0; c < spec.valueChunksPerThread; ++c) {
+    Value y = arith::MulFOp::create(b, toF32(values[c]), rstdChunk);
+    storeChunk(fromF32(y, spec.elementType), out, row, valueCols[c], valueValids[c]);
   }
 }
 
@@ -454,10 +528,10 @@ private:
 LogicalResult ConvertNormToGPUPass::chooseShape(KernelSpec &spec, std::string &reason) {
   // 128-bit chunks, narrower when the row size does not allow them.
   spec.vectorWidth = 128 / spec.elementType.getWidth();
-  while (spec.hidden % spec.vectorWidth != 0)
+  while (spec.hidden % spec.vectorWidth != 0 || spec.valueHidden % spec.vectorWidth != 0)
     spec.vectorWidth /= 2;
-  int64_t chunks = spec.chunks();
-  if (spec.hidden <= warpRowLimit) {
+  int64_t chunks = spec.widestRow() / spec.vectorWidth;
+  if (spec.widestRow() <= warpRowLimit) {
     spec.threadsPerRow = kWarpSize;
     spec.rowsPerBlock = rowsPerBlock;
   } else if (threadsPerRow > 0) {
@@ -473,14 +547,17 @@ LogicalResult ConvertNormToGPUPass::chooseShape(KernelSpec &spec, std::string &r
     spec.threadsPerRow = threads;
     spec.rowsPerBlock = 1;
   }
-  spec.chunksPerThread = llvm::divideCeil(chunks, spec.threadsPerRow);
-  int64_t elements = spec.chunksPerThread * spec.vectorWidth;
+  spec.chunksPerThread = llvm::divideCeil(spec.chunks(), spec.threadsPerRow);
+  spec.valueChunksPerThread = llvm::divideCeil(spec.valueChunks(), spec.threadsPerRow);
+  // rms_scale holds the input's squares and the value row at once.
+  int64_t elements = (spec.chunksPerThread + spec.valueChunksPerThread) * spec.vectorWidth;
   if (elements > maxElementsPerThread) {
     reason =
         llvm::formatv("a row of {0} elements needs {1} elements per thread "
                       "with {2} threads, more than the {3} kept in "
                       "registers (max-elements-per-thread)",
-                      spec.hidden, elements, spec.threadsPerRow, maxElementsPerThread.getValue())
+                      spec.widestRow(), elements, spec.threadsPerRow,
+                      maxElementsPerThread.getValue())
             .str();
     return failure();
   }
@@ -502,7 +579,7 @@ LogicalResult ConvertNormToGPUPass::chooseShape(KernelSpec &spec, std::string &r
                            "per thread ({2} elements per thread), not below "
                            "the {3} a block of {4} threads gets: it would "
                            "spill to local memory",
-                           spec.hidden, estimate, elements, budget, blockThreads)
+                           spec.widestRow(), estimate, elements, budget, blockThreads)
                  .str();
     return failure();
   }
@@ -512,6 +589,10 @@ LogicalResult ConvertNormToGPUPass::chooseShape(KernelSpec &spec, std::string &r
 /// The kernel's argument types in ABI order, with their names.
 SmallVector<std::pair<StringRef, Type>> kernelArguments(const KernelSpec &spec) {
   auto rowsType = MemRefType::get({ShapedType::kDynamic, spec.hidden}, spec.elementType);
+  if (spec.deferredScale) {
+    auto valueType = MemRefType::get({ShapedType::kDynamic, spec.valueHidden}, spec.elementType);
+    return {{"value", valueType}, {"input", rowsType}, {"out", valueType}};
+  }
   auto weight = [&](FloatType t) { return MemRefType::get({spec.hidden}, t); };
   SmallVector<std::pair<StringRef, Type>> args{{"x", rowsType}};
   if (spec.skip)
@@ -539,8 +620,8 @@ gpu::GPUFuncOp ConvertNormToGPUPass::buildKernel(gpu::GPUModuleOp kernels, const
   }
   SmallVector<Type> workgroup;
   if (!spec.warpPerRow()) {
-    // One slot per warp for each of the (at most two) reductions.
-    int64_t slots = 2 * (spec.threadsPerRow / kWarpSize);
+    // One slot per warp for each of the reductions (two for LayerNorm).
+    int64_t slots = (spec.layerNorm ? 2 : 1) * (spec.threadsPerRow / kWarpSize);
     workgroup.push_back(
         MemRefType::get({slots}, Float32Type::get(ctx), MemRefLayoutAttrInterface{},
                         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)));
@@ -553,6 +634,8 @@ gpu::GPUFuncOp ConvertNormToGPUPass::buildKernel(gpu::GPUModuleOp kernels, const
   func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr({blockThreads, 1, 1}));
   func->setAttr("norm.kind", builder.getStringAttr(spec.kind));
   func->setAttr("norm.hidden", builder.getI64IntegerAttr(spec.hidden));
+  if (spec.deferredScale)
+    func->setAttr("norm.value_hidden", builder.getI64IntegerAttr(spec.valueHidden));
   func->setAttr("norm.epsilon", builder.getF32FloatAttr(spec.epsilon));
   if (spec.unitOffset)
     func->setAttr("norm.unit_offset", builder.getUnitAttr());
@@ -560,7 +643,8 @@ gpu::GPUFuncOp ConvertNormToGPUPass::buildKernel(gpu::GPUModuleOp kernels, const
   func->setAttr("norm.rows_per_block", builder.getI64IntegerAttr(spec.rowsPerBlock));
   func->setAttr("norm.vector_width", builder.getI64IntegerAttr(spec.vectorWidth));
   func->setAttr("norm.elements_per_thread",
-                builder.getI64IntegerAttr(spec.chunksPerThread * spec.vectorWidth));
+                builder.getI64IntegerAttr((spec.chunksPerThread + spec.valueChunksPerThread) *
+                                          spec.vectorWidth));
   func->setAttr("norm.arguments", builder.getArrayAttr(argNames));
 
   ImplicitLocOpBuilder b(loc, builder);

@@ -128,7 +128,9 @@ llvm::json::Object norm::describeGPUKernels(ModuleOp module, const GPUEmitOption
         args.push_back(llvm::json::Object{
             {"name", names ? cast<StringAttr>(names[i]).getValue() : StringRef("?")},
             {"element_type", typeName(memref.getElementType())},
-            {"rank", memref.getRank()}});
+            {"rank", memref.getRank()},
+            // The static row size (rows are the dynamic leading dim).
+            {"cols", memref.getShape().back()}});
       }
       int64_t threadsPerRow = intAttr("norm.threads_per_row");
       int64_t rowsPerBlock = intAttr("norm.rows_per_block");
@@ -139,6 +141,7 @@ llvm::json::Object norm::describeGPUKernels(ModuleOp module, const GPUEmitOption
           {"element_type",
            typeName(cast<MemRefType>(kernel.getArgumentTypes()[0]).getElementType())},
           {"hidden", intAttr("norm.hidden")},
+          {"value_hidden", intAttr("norm.value_hidden")},
           {"epsilon", eps ? eps.getValueAsDouble() : 0.0},
           {"unit_offset", kernel->hasAttr("norm.unit_offset")},
           {"threads_per_row", threadsPerRow},

@@ -197,3 +197,58 @@ func.func @two_dims(%x: tensor<4x8x64xf32>, %g: tensor<8x64xf32>) -> tensor<4x8x
   %y = norm.layer_norm %x scale(%g : tensor<8x64xf32>) {axis = 1 : i64} : tensor<4x8x64xf32> -> tensor<4x8x64xf32>
   return %y : tensor<4x8x64xf32>
 }
+
+// -----
+
+// FlashNorm's deferred scale: the 1/RMS of each 4096-wide input row scales
+// the matching 11008-wide row of a matmul product. The wider row picks the
+// launch shape (a block of 1024 threads per row); each thread squares one
+// input chunk and scales two value chunks, both loaded before the single
+// reduction, which needs one workgroup slot per warp.
+
+// CHECK: norm.rms_scale {{.*}}norm.gpu_kernel = @norm_kernels::@rms_scale_bf16_h4096_n11008
+// CHECK: gpu.func @rms_scale_bf16_h4096_n11008(%[[V:.*]]: memref<?x11008xbf16>, %[[X:.*]]: memref<?x4096xbf16>, %[[Y:.*]]: memref<?x11008xbf16>) workgroup(%[[SLOTS:.*]] : memref<32xf32, #gpu.address_space<workgroup>>) kernel
+// CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
+// CHECK-SAME: norm.arguments = ["value", "input", "out"]
+// CHECK-SAME: norm.elements_per_thread = 24
+// CHECK-SAME: norm.hidden = 4096
+// CHECK-SAME: norm.kind = "rms_scale"
+// CHECK-SAME: norm.threads_per_row = 1024
+// CHECK-SAME: norm.value_hidden = 11008
+// CHECK-SAME: norm.vector_width = 8
+// CHECK: vector.load %[[X]]{{.*}} : memref<?x4096xbf16>, vector<8xbf16>
+// CHECK-COUNT-2: vector.load %[[V]]{{.*}} : memref<?x11008xbf16>, vector<8xbf16>
+// CHECK: gpu.subgroup_reduce add
+// CHECK: gpu.barrier
+// CHECK: gpu.subgroup_reduce add
+// CHECK-NOT: gpu.barrier
+// CHECK: math.rsqrt
+// CHECK-COUNT-2: vector.store %{{.*}}, %[[Y]]
+// CHECK-NOT: vector.store
+// CHECK: gpu.return
+// CHECK: func.func @rms_scale_bf16_h4096_n11008_launch
+func.func @deferred_scale_wide(%xw: tensor<?x11008xbf16>, %x: tensor<?x4096xbf16>) -> tensor<?x11008xbf16> {
+  %y = norm.rms_scale %xw by %x {epsilon = 1.0e-6 : f32} : tensor<?x11008xbf16>, tensor<?x4096xbf16> -> tensor<?x11008xbf16>
+  return %y : tensor<?x11008xbf16>
+}
+
+// -----
+
+// A narrow one: a warp per row. 100 input and 200 value columns leave f32
+// chunks of 4; every lane has one chunk of each, the last ones masked.
+
+// CHECK: gpu.func @rms_scale_f32_h100_n200(
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK-SAME: norm.threads_per_row = 32
+// CHECK-SAME: norm.vector_width = 4
+// CHECK-NOT: workgroup
+// CHECK: memref.dim
+// CHECK: arith.cmpi ult, %{{.*}}, %c25
+// CHECK: arith.cmpi ult, %{{.*}}, %c50
+// CHECK: gpu.subgroup_reduce add
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.return
+func.func @deferred_scale_narrow(%xw: tensor<2x?x200xf32>, %x: tensor<2x?x100xf32>) -> tensor<2x?x200xf32> {
+  %y = norm.rms_scale %xw by %x : tensor<2x?x200xf32>, tensor<2x?x100xf32> -> tensor<2x?x200xf32>
+  return %y : tensor<2x?x200xf32>
+}

@@ -27,6 +27,12 @@
 // CHECK-LABEL: .visible .entry layer_norm_f16_h768(
 // CHECK: ld.global.v4.b32
 // CHECK: shfl.sync.bfly.b32
+// CHECK-LABEL: .visible .entry rms_scale_bf16_h4096_n11008(
+// CHECK: ld.global.v4.b32
+// CHECK: shfl.sync.bfly.b32
+// CHECK: bar.sync 0;
+// CHECK: rsqrt.approx.f32
+// CHECK: st.global.v4.b32
 
 // MANIFEST: "abi": "memref-descriptor"
 // MANIFEST: "chip": "sm_90"
@@ -35,6 +41,13 @@
 // MANIFEST: "hidden": 4096
 // MANIFEST: "kind": "rms_norm"
 // MANIFEST: "name": "rms_norm_bf16_h4096"
+// MANIFEST: "arguments": [
+// MANIFEST: "cols": 11008
+// MANIFEST: "name": "value"
+// MANIFEST: "cols": 4096
+// MANIFEST: "name": "input"
+// MANIFEST: "kind": "rms_scale"
+// MANIFEST: "value_hidden": 11008
 
 // SM80: .target sm_80
 // SM80: .visible .entry rms_norm_bf16_h4096(
@@ -50,4 +63,8 @@ func.func @skip_ln(%x: tensor<?x1024xf32>, %s: tensor<?x1024xf32>, %g: tensor<10
 func.func @ln(%x: tensor<2x8x768xf16>, %g: tensor<768xf16>, %b: tensor<768xf16>) -> tensor<2x8x768xf16> {
   %y = norm.layer_norm %x scale(%g : tensor<768xf16>) bias(%b : tensor<768xf16>) : tensor<2x8x768xf16> -> tensor<2x8x768xf16>
   return %y : tensor<2x8x768xf16>
+}
+func.func @deferred_scale(%xw: tensor<?x11008xbf16>, %x: tensor<?x4096xbf16>) -> tensor<?x11008xbf16> {
+  %y = norm.rms_scale %xw by %x : tensor<?x11008xbf16>, tensor<?x4096xbf16> -> tensor<?x11008xbf16>
+  return %y : tensor<?x11008xbf16>
 }

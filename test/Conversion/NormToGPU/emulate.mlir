@@ -13,4 +13,6 @@
 // CHECK: PASS rms_norm_f32_h64 rows=5 out: rel_err={{.*}} (tol 1e-05) unwritten_or_nan=0
 // CHECK: PASS skip_layer_norm_bf16_h8192 rows=5 out: rel_err={{.*}} (tol 1e-02) unwritten_or_nan=0 sum: rel_err={{.*}} unwritten_or_nan=0
 // CHECK-NOT: FAIL
-// CHECK: 180 passed, 0 failed
+// CHECK: PASS rms_scale_bf16_h4096_n11008 rows=5 out: rel_err={{.*}} (tol 1e-02) unwritten_or_nan=0
+// CHECK-NOT: FAIL
+// CHECK: 204 passed, 0 failed

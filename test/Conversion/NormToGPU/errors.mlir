@@ -61,3 +61,27 @@ func.func @batch_norm(%x: tensor<1x4x8x8xf32>, %s: tensor<4xf32>, %b: tensor<4xf
   %y = norm.batch_norm %x, %s, %b, %m, %v : tensor<1x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<1x4x8x8xf32>
   return %y : tensor<1x4x8x8xf32>
 }
+
+// -----
+
+func.func @deferred_scale_dynamic_value_row(%xw: tensor<8x?xf32>, %x: tensor<8x64xf32>) -> tensor<8x?xf32> {
+  // expected-remark @+1 {{dynamic value row size: the dims of tensor<8x?xf32> from the axis on must be static}}
+  %y = norm.rms_scale %xw by %x : tensor<8x?xf32>, tensor<8x64xf32> -> tensor<8x?xf32>
+  return %y : tensor<8x?xf32>
+}
+
+// -----
+
+func.func @deferred_scale_unranked_value(%xw: tensor<*xf32>, %x: tensor<8x64xf32>) -> tensor<*xf32> {
+  // expected-remark @+1 {{unranked value: the row size must be known at compile time}}
+  %y = norm.rms_scale %xw by %x : tensor<*xf32>, tensor<8x64xf32> -> tensor<*xf32>
+  return %y : tensor<*xf32>
+}
+
+// -----
+
+func.func @deferred_scale_mixed_types(%xw: tensor<8x96xf32>, %x: tensor<8x64xbf16>) -> tensor<8x96xf32> {
+  // expected-remark @+1 {{the value (f32) and the result (f32) must have the input's element type (bf16)}}
+  %y = norm.rms_scale %xw by %x : tensor<8x96xf32>, tensor<8x64xbf16> -> tensor<8x96xf32>
+  return %y : tensor<8x96xf32>
+}

@@ -8,12 +8,13 @@
 // RUN: %python -c "import sys; d=open(sys.argv[1],'rb').read(); print('magic', d[:4] == b'\x7fELF', 'machine', int.from_bytes(d[18:20], 'little'))" %t.emitted.cubin | FileCheck %s --check-prefix=CUBIN
 
 // Every kernel the pass accepts, over the three activation types and the
-// four norm kinds, assembles for sm_90 (and sm_80) without a byte of local
+// four norm kinds plus the deferred scale (rms_scale, up to Llama-70B's
+// 8192 -> 28672), assembles for sm_90 (and sm_80) without a byte of local
 // memory: no stack frame, no spill stores or loads. The register estimate
 // of convert-norm-to-gpu refuses the rows that would spill (here the widest
 // fp32 LayerNorms; see row-limits.mlir).
 
-// CHECK-COUNT-82: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// CHECK-COUNT-94: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // CHECK-NOT: Function properties
 // NOSPILL-NOT: {{[1-9][0-9]*}} bytes stack frame
 // NOSPILL-NOT: {{[1-9][0-9]*}} bytes spill
@@ -165,4 +166,25 @@ func.func @bf16_16384(%x: tensor<?x16384xbf16>, %s: tensor<?x16384xbf16>, %g: te
   %y, %sum = norm.skip_rms_norm %x, %s scale(%g : tensor<16384xbf16>) : tensor<?x16384xbf16>, tensor<?x16384xbf16> -> tensor<?x16384xbf16>, tensor<?x16384xbf16>
   %y2, %sum2 = norm.skip_layer_norm %x, %s scale(%g : tensor<16384xbf16>) bias(%b : tensor<16384xbf16>) skip_bias(%b : tensor<16384xbf16>) : tensor<?x16384xbf16>, tensor<?x16384xbf16> -> tensor<?x16384xbf16>, tensor<?x16384xbf16>
   return %a, %l, %y, %sum, %y2 : tensor<?x16384xbf16>, tensor<?x16384xbf16>, tensor<?x16384xbf16>, tensor<?x16384xbf16>, tensor<?x16384xbf16>
+}
+func.func @f32_deferred_scales(%v0: tensor<?x96xf32>, %x0: tensor<?x64xf32>, %v1: tensor<?x3072xf32>, %x1: tensor<?x1024xf32>, %v2: tensor<?x11008xf32>, %x2: tensor<?x4096xf32>, %v3: tensor<?x28672xf32>, %x3: tensor<?x8192xf32>) -> (tensor<?x96xf32>, tensor<?x3072xf32>, tensor<?x11008xf32>, tensor<?x28672xf32>) {
+  %y0 = norm.rms_scale %v0 by %x0 : tensor<?x96xf32>, tensor<?x64xf32> -> tensor<?x96xf32>
+  %y1 = norm.rms_scale %v1 by %x1 : tensor<?x3072xf32>, tensor<?x1024xf32> -> tensor<?x3072xf32>
+  %y2 = norm.rms_scale %v2 by %x2 : tensor<?x11008xf32>, tensor<?x4096xf32> -> tensor<?x11008xf32>
+  %y3 = norm.rms_scale %v3 by %x3 : tensor<?x28672xf32>, tensor<?x8192xf32> -> tensor<?x28672xf32>
+  return %y0, %y1, %y2, %y3 : tensor<?x96xf32>, tensor<?x3072xf32>, tensor<?x11008xf32>, tensor<?x28672xf32>
+}
+func.func @f16_deferred_scales(%v0: tensor<?x96xf16>, %x0: tensor<?x64xf16>, %v1: tensor<?x3072xf16>, %x1: tensor<?x1024xf16>, %v2: tensor<?x11008xf16>, %x2: tensor<?x4096xf16>, %v3: tensor<?x28672xf16>, %x3: tensor<?x8192xf16>) -> (tensor<?x96xf16>, tensor<?x3072xf16>, tensor<?x11008xf16>, tensor<?x28672xf16>) {
+  %y0 = norm.rms_scale %v0 by %x0 : tensor<?x96xf16>, tensor<?x64xf16> -> tensor<?x96xf16>
+  %y1 = norm.rms_scale %v1 by %x1 : tensor<?x3072xf16>, tensor<?x1024xf16> -> tensor<?x3072xf16>
+  %y2 = norm.rms_scale %v2 by %x2 : tensor<?x11008xf16>, tensor<?x4096xf16> -> tensor<?x11008xf16>
+  %y3 = norm.rms_scale %v3 by %x3 : tensor<?x28672xf16>, tensor<?x8192xf16> -> tensor<?x28672xf16>
+  return %y0, %y1, %y2, %y3 : tensor<?x96xf16>, tensor<?x3072xf16>, tensor<?x11008xf16>, tensor<?x28672xf16>
+}
+func.func @bf16_deferred_scales(%v0: tensor<?x96xbf16>, %x0: tensor<?x64xbf16>, %v1: tensor<?x3072xbf16>, %x1: tensor<?x1024xbf16>, %v2: tensor<?x11008xbf16>, %x2: tensor<?x4096xbf16>, %v3: tensor<?x28672xbf16>, %x3: tensor<?x8192xbf16>) -> (tensor<?x96xbf16>, tensor<?x3072xbf16>, tensor<?x11008xbf16>, tensor<?x28672xbf16>) {
+  %y0 = norm.rms_scale %v0 by %x0 : tensor<?x96xbf16>, tensor<?x64xbf16> -> tensor<?x96xbf16>
+  %y1 = norm.rms_scale %v1 by %x1 : tensor<?x3072xbf16>, tensor<?x1024xbf16> -> tensor<?x3072xbf16>
+  %y2 = norm.rms_scale %v2 by %x2 : tensor<?x11008xbf16>, tensor<?x4096xbf16> -> tensor<?x11008xbf16>
+  %y3 = norm.rms_scale %v3 by %x3 : tensor<?x28672xbf16>, tensor<?x8192xbf16> -> tensor<?x28672xbf16>
+  return %y0, %y1, %y2, %y3 : tensor<?x96xbf16>, tensor<?x3072xbf16>, tensor<?x11008xbf16>, tensor<?x28672xbf16>
 }

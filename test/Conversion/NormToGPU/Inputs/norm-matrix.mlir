@@ -146,3 +146,26 @@ func.func @bf16_8192(%x: tensor<?x8192xbf16>, %s: tensor<?x8192xbf16>, %g: tenso
   %gm = norm.rms_norm %x scale(%gf : tensor<8192xf32>) {unit_offset} : tensor<?x8192xbf16> -> tensor<?x8192xbf16>
   return %a, %l, %y, %sum, %y2, %gm : tensor<?x8192xbf16>, tensor<?x8192xbf16>, tensor<?x8192xbf16>, tensor<?x8192xbf16>, tensor<?x8192xbf16>, tensor<?x8192xbf16>
 }
+// norm.rms_scale (FlashNorm's deferred 1/RMS): the statistic of the input
+// row scales a value row of another width.
+func.func @f32_deferred_scales(%v0: tensor<?x96xf32>, %x0: tensor<?x64xf32>, %v1: tensor<?x200xf32>, %x1: tensor<?x100xf32>, %v2: tensor<?x3072xf32>, %x2: tensor<?x1024xf32>, %v3: tensor<?x11008xf32>, %x3: tensor<?x4096xf32>) -> (tensor<?x96xf32>, tensor<?x200xf32>, tensor<?x3072xf32>, tensor<?x11008xf32>) {
+  %y0 = norm.rms_scale %v0 by %x0 {epsilon = 1.0e-6 : f32} : tensor<?x96xf32>, tensor<?x64xf32> -> tensor<?x96xf32>
+  %y1 = norm.rms_scale %v1 by %x1 {epsilon = 1.0e-6 : f32} : tensor<?x200xf32>, tensor<?x100xf32> -> tensor<?x200xf32>
+  %y2 = norm.rms_scale %v2 by %x2 {epsilon = 1.0e-6 : f32} : tensor<?x3072xf32>, tensor<?x1024xf32> -> tensor<?x3072xf32>
+  %y3 = norm.rms_scale %v3 by %x3 {epsilon = 1.0e-6 : f32} : tensor<?x11008xf32>, tensor<?x4096xf32> -> tensor<?x11008xf32>
+  return %y0, %y1, %y2, %y3 : tensor<?x96xf32>, tensor<?x200xf32>, tensor<?x3072xf32>, tensor<?x11008xf32>
+}
+func.func @f16_deferred_scales(%v0: tensor<?x96xf16>, %x0: tensor<?x64xf16>, %v1: tensor<?x200xf16>, %x1: tensor<?x100xf16>, %v2: tensor<?x3072xf16>, %x2: tensor<?x1024xf16>, %v3: tensor<?x11008xf16>, %x3: tensor<?x4096xf16>) -> (tensor<?x96xf16>, tensor<?x200xf16>, tensor<?x3072xf16>, tensor<?x11008xf16>) {
+  %y0 = norm.rms_scale %v0 by %x0 {epsilon = 1.0e-6 : f32} : tensor<?x96xf16>, tensor<?x64xf16> -> tensor<?x96xf16>
+  %y1 = norm.rms_scale %v1 by %x1 {epsilon = 1.0e-6 : f32} : tensor<?x200xf16>, tensor<?x100xf16> -> tensor<?x200xf16>
+  %y2 = norm.rms_scale %v2 by %x2 {epsilon = 1.0e-6 : f32} : tensor<?x3072xf16>, tensor<?x1024xf16> -> tensor<?x3072xf16>
+  %y3 = norm.rms_scale %v3 by %x3 {epsilon = 1.0e-6 : f32} : tensor<?x11008xf16>, tensor<?x4096xf16> -> tensor<?x11008xf16>
+  return %y0, %y1, %y2, %y3 : tensor<?x96xf16>, tensor<?x200xf16>, tensor<?x3072xf16>, tensor<?x11008xf16>
+}
+func.func @bf16_deferred_scales(%v0: tensor<?x96xbf16>, %x0: tensor<?x64xbf16>, %v1: tensor<?x200xbf16>, %x1: tensor<?x100xbf16>, %v2: tensor<?x3072xbf16>, %x2: tensor<?x1024xbf16>, %v3: tensor<?x11008xbf16>, %x3: tensor<?x4096xbf16>) -> (tensor<?x96xbf16>, tensor<?x200xbf16>, tensor<?x3072xbf16>, tensor<?x11008xbf16>) {
+  %y0 = norm.rms_scale %v0 by %x0 {epsilon = 1.0e-6 : f32} : tensor<?x96xbf16>, tensor<?x64xbf16> -> tensor<?x96xbf16>
+  %y1 = norm.rms_scale %v1 by %x1 {epsilon = 1.0e-6 : f32} : tensor<?x200xbf16>, tensor<?x100xbf16> -> tensor<?x200xbf16>
+  %y2 = norm.rms_scale %v2 by %x2 {epsilon = 1.0e-6 : f32} : tensor<?x3072xbf16>, tensor<?x1024xbf16> -> tensor<?x3072xbf16>
+  %y3 = norm.rms_scale %v3 by %x3 {epsilon = 1.0e-6 : f32} : tensor<?x11008xbf16>, tensor<?x4096xbf16> -> tensor<?x11008xbf16>
+  return %y0, %y1, %y2, %y3 : tensor<?x96xbf16>, tensor<?x200xbf16>, tensor<?x3072xbf16>, tensor<?x11008xbf16>
+}
