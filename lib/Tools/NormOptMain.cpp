@@ -61,7 +61,7 @@ void mlir::registerNormOptPasses() {
 
 namespace {
 
-enum class Format { MLIR, ONNX, ONNXText, PTX, Cubin };
+enum class Format { MLIR, ONNX, ONNXText, GPUMLIR, NVVMMLIR, PTX, Cubin };
 
 std::optional<Format> formatFromExtension(StringRef path) {
   if (path.ends_with(".onnx"))
@@ -84,9 +84,10 @@ struct Options {
                               cl::value_desc("filename"), cl::init("-")};
   cl::opt<std::string> emit{
       "emit",
-      cl::desc("Output format: mlir, onnx, onnx-text, or ptx / cubin (the "
-               "norms as fused GPU kernels: runs convert-norm-to-gpu after "
-               "the passes, then the NVVM pipeline) (default: from -o's "
+      cl::desc("Output format: mlir, onnx, onnx-text, or the norms as fused "
+               "GPU kernels (convert-norm-to-gpu after the passes, then the "
+               "NVVM pipeline) at a stage: gpu-mlir (gpu dialect), nvvm-mlir "
+               "(LLVM/NVVM dialects), ptx, cubin (default: from -o's "
                "extension, else mlir)"),
       cl::init("")};
   cl::opt<std::string> report{"report",
@@ -101,14 +102,14 @@ struct Options {
       cl::desc("Recognize normalization layers when reading an ONNX model"),
       cl::init(true)};
   cl::opt<std::string> gpuChip{"gpu-chip",
-                               cl::desc("GPU architecture for --emit=ptx/cubin"),
+                               cl::desc("GPU architecture for --emit=nvvm-mlir/ptx/cubin"),
                                cl::init("sm_90")};
   cl::opt<std::string> gpuFeatures{
-      "gpu-features", cl::desc("PTX ISA version for --emit=ptx/cubin"),
+      "gpu-features", cl::desc("PTX ISA version for --emit=nvvm-mlir/ptx/cubin"),
       cl::init("+ptx80")};
   cl::opt<std::string> gpuManifest{
       "gpu-manifest",
-      cl::desc("With --emit=ptx/cubin: write a JSON description of the "
+      cl::desc("With a GPU --emit: write a JSON description of the "
                "kernels (launch shape, arguments) for norm-gpu-runner"),
       cl::value_desc("filename"), cl::init("")};
   cl::opt<std::string> externalData{
@@ -248,7 +249,8 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
         return success();
       })))
     return failure();
-  bool gpuOutput = outputFormat == Format::PTX || outputFormat == Format::Cubin;
+  bool gpuOutput = outputFormat == Format::GPUMLIR || outputFormat == Format::NVVMMLIR ||
+                   outputFormat == Format::PTX || outputFormat == Format::Cubin;
   if (failed(runPipeline([&](PassManager &pm) {
         if (failed(config.setupPassPipeline(pm)))
           return failure();
@@ -289,12 +291,17 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
       return failure();
     break;
   }
+  case Format::GPUMLIR:
+  case Format::NVVMMLIR:
   case Format::PTX:
   case Format::Cubin: {
     norm::GPUEmitOptions gpuOptions;
     gpuOptions.chip = opts.gpuChip;
     gpuOptions.features = opts.gpuFeatures;
-    gpuOptions.cubin = outputFormat == Format::Cubin;
+    gpuOptions.stage = outputFormat == Format::GPUMLIR    ? norm::GPUEmitStage::KernelsMLIR
+                       : outputFormat == Format::NVVMMLIR ? norm::GPUEmitStage::NVVMMLIR
+                       : outputFormat == Format::Cubin    ? norm::GPUEmitStage::Cubin
+                                                          : norm::GPUEmitStage::PTX;
     FailureOr<std::string> binary = norm::emitGPUKernels(*module, gpuOptions);
     if (failed(binary) ||
         failed(writeText(opts.output, [&](raw_ostream &os) { os << *binary; })))
@@ -352,13 +359,17 @@ int mlir::normOptMain(int argc, char **argv) {
     outputFormat = Format::ONNX;
   else if (opts.emit == "onnx-text")
     outputFormat = Format::ONNXText;
+  else if (opts.emit == "gpu-mlir")
+    outputFormat = Format::GPUMLIR;
+  else if (opts.emit == "nvvm-mlir")
+    outputFormat = Format::NVVMMLIR;
   else if (opts.emit == "ptx")
     outputFormat = Format::PTX;
   else if (opts.emit == "cubin")
     outputFormat = Format::Cubin;
   else if (!opts.emit.empty()) {
     errs() << "norm-opt: error: unknown --emit format '" << opts.emit
-           << "' (expected mlir, onnx, onnx-text, ptx or cubin)\n";
+           << "' (expected mlir, onnx, onnx-text, gpu-mlir, nvvm-mlir, ptx or cubin)\n";
     return 1;
   } else {
     outputFormat = formatFromExtension(opts.output).value_or(Format::MLIR);

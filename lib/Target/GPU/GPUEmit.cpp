@@ -83,13 +83,47 @@ FailureOr<std::string> norm::emitGPUKernels(ModuleOp module, const GPUEmitOption
     if (func->hasAttr("norm.gpu_launcher"))
       builder.clone(*func);
 
+  auto printed = [](Operation *op) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    op->print(os);
+    os << "\n";
+    return text;
+  };
+
   PassManager pm(ctx);
+  // --mlir-print-ir-after-all and --mlir-timing see this pipeline too.
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
   pm.addNestedPass<gpu::GPUModuleOp>(createNormLowerSubgroupReduce());
+  if (options.stage == GPUEmitStage::KernelsMLIR) {
+    if (failed(pm.run(*lowered)))
+      return failure();
+    return printed(*lowered);
+  }
+  bool cubin = options.stage == GPUEmitStage::Cubin;
   gpu::GPUToNVVMPipelineOptions pipeline;
   pipeline.cubinChip = options.chip;
   pipeline.cubinFeatures = options.features;
-  pipeline.cubinFormat = options.cubin ? "bin" : "isa";
+  pipeline.cubinFormat = cubin ? "bin" : "isa";
   gpu::buildLowerToNVVMPassPipeline(pm, pipeline);
+  // The NVVM stage is the input of the pipeline's last pass,
+  // gpu-module-to-binary: capture it there rather than rebuild upstream's
+  // pipeline without that pass.
+  std::string nvvm;
+  if (options.stage == GPUEmitStage::NVVMMLIR) {
+    auto stream = std::make_unique<llvm::raw_string_ostream>(nvvm);
+    pm.enableIRPrinting(
+        [](Pass *pass, Operation *) { return pass->getArgument() == "gpu-module-to-binary"; },
+        [](Pass *, Operation *) { return false; }, /*printModuleScope=*/false,
+        /*printAfterOnlyOnChange=*/false, /*printAfterOnlyOnFailure=*/false, *stream);
+    if (failed(pm.run(*lowered)))
+      return failure();
+    stream.reset();
+    // Drop the instrumentation's `// -----// IR Dump ... //----- //` header.
+    size_t body = nvvm.find('\n');
+    return body == std::string::npos ? nvvm : nvvm.substr(body + 1);
+  }
   if (failed(pm.run(*lowered)))
     return failure();
 
@@ -100,7 +134,7 @@ FailureOr<std::string> norm::emitGPUKernels(ModuleOp module, const GPUEmitOption
   std::string bytes = object.getObject().getValue().str();
   // Without the CUDA toolkit MLIR cannot link libdevice and leaves the math
   // functions as externs that ptxas then rejects: fail here instead.
-  if (!options.cubin && StringRef(bytes).contains(".extern .func") &&
+  if (!cubin && StringRef(bytes).contains(".extern .func") &&
       StringRef(bytes).contains("__nv_"))
     return emitError(module.getLoc(), "the PTX calls libdevice functions that were not linked: set "
                                       "CUDA_ROOT to the CUDA toolkit (which holds nvvm/libdevice)");

@@ -24,16 +24,30 @@ namespace norm {
 /// pipeline needs.
 void registerGPUEmitDialects(DialectRegistry &registry);
 
+/// What emitGPUKernels returns: a stage of the lowering.
+enum class GPUEmitStage {
+  /// The kernels and launchers as they enter the NVVM pipeline (gpu
+  /// dialect, subgroup reductions expanded to shuffles), as MLIR text.
+  KernelsMLIR,
+  /// The same just before serialization: kernels in the LLVM and NVVM
+  /// dialects, launchers lowered to LLVM calls, as MLIR text.
+  NVVMMLIR,
+  PTX,
+  Cubin,
+};
+
 struct GPUEmitOptions {
   std::string chip = "sm_90";
   /// PTX ISA version: sm_90 needs +ptx80 or later (the upstream default
   /// +ptx60 aborts in ptxas).
   std::string features = "+ptx80";
-  bool cubin = false; // else PTX text
+  GPUEmitStage stage = GPUEmitStage::PTX;
 };
 
-/// Lowers the kernels of `module` (left untouched) to PTX or cubin.
-/// Fails with a diagnostic when there is no kernel or lowering fails.
+/// Lowers the kernels of `module` (left untouched) to the requested stage.
+/// The pass manager takes the command-line pass manager options (IR
+/// printing, timing) when they are registered. Fails with a diagnostic
+/// when there is no kernel or lowering fails.
 FailureOr<std::string> emitGPUKernels(ModuleOp module, const GPUEmitOptions &options);
 
 /// What the runner needs to launch each kernel: name, kind, element types,
