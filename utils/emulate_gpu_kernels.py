@@ -267,6 +267,10 @@ class Machine:
         elif name in ("vector.load", "vector.store"):
             return self.global_access(op, env, mask)
         elif name == "memref.load" or name == "memref.store":
+            # Workgroup attributions are None in env; a Buffer is global.
+            buf = env[op.operands[1 if name == "memref.store" else 0]]
+            if isinstance(buf, Buffer):
+                return self.global_access(op, env, mask)
             return self.shared_access(op, env, mask)
         elif name == "gpu.barrier":
             self.lanes_check(mask, self.block_threads, "gpu.barrier")
@@ -326,11 +330,13 @@ class Machine:
         return idx, inside
 
     def global_access(self, op, env, mask):
-        store = op.name == "vector.store"
+        """vector.load/store, or a scalar memref.load/store (width 1)."""
+        store = op.name in ("vector.store", "memref.store")
+        scalar = op.name.startswith("memref.")
         base = 1 if store else 0
         buf = env[op.operands[base]]
         indices = [env[o] for o in op.operands[base + 1:]]
-        width = int(re.search(r"vector<(\d+)x", op.types).group(1))
+        width = 1 if scalar else int(re.search(r"vector<(\d+)x", op.types).group(1))
         idx, inside = self.flat_index(buf, indices, mask)
         # The last index addresses `width` consecutive elements.
         last_ok = (indices[-1] + width <= buf.shape[-1]) & inside
@@ -342,9 +348,12 @@ class Machine:
         idx = np.where(mask, idx, 0)
         lanes = idx[:, None] + np.arange(width)[None, :]
         if not store:
-            env[op.results[0]] = np.where(mask[:, None], buf.data[np.minimum(lanes, buf.data.size - 1)], 0).astype(np.float32)
+            loaded = np.where(mask[:, None], buf.data[np.minimum(lanes, buf.data.size - 1)], 0)
+            env[op.results[0]] = (loaded[:, 0] if scalar else loaded).astype(np.float32)
             return
         value = env[op.operands[0]]
+        if scalar:
+            value = value[:, None]
         written = lanes[mask].reshape(-1)
         if len(np.unique(written)) != written.size or buf.stored[written].any():
             raise EmulationError(f"{op.name}: an element is written twice")
@@ -409,9 +418,10 @@ TOL = {"f32": 1e-5, "f16": 2e-3, "bf16": 1e-2}
 
 
 def reference(kind, inputs, eps, unit_offset, elem):
-    if kind == "rms_scale":
+    if kind.startswith("rms_scale"):
         x = inputs["input"]
-        return inputs["value"] / np.sqrt((x * x).mean(-1, keepdims=True) + eps), None
+        factors = 1.0 / np.sqrt((x * x).mean(-1, keepdims=True) + eps)
+        return (factors if kind == "rms_scale_factors" else inputs["value"] * factors), None
     x = inputs["x"].astype(np.float64)
     total = None
     if kind.startswith("skip_"):
@@ -448,7 +458,7 @@ def run_kernel(func, rows, rng):
     env, inputs, buffers = {}, {}, {}
     for (arg, typ), arg_name in zip(block_args, arg_names):
         shape, e = memref_shape(typ, rows)
-        if arg_name in ("x", "value"):
+        if arg_name in ("x", "value", "input"):
             elem = e
         if arg_name in ("out", "sum"):
             data = np.full(shape, np.nan, dtype=np.float32)  # poison
@@ -480,9 +490,10 @@ def run_kernel(func, rows, rng):
         got = buffers[out_name].data.reshape(expected.shape).astype(np.float64)
         nans = int(np.isnan(got).sum())
         err = rel_err(np.nan_to_num(got), expected)
-        passed = nans == 0 and err < TOL[elem]
+        tol = TOL[buffers[out_name].elem]  # the output's type: f32 for rms_scale factors
+        passed = nans == 0 and err < tol
         ok &= passed
-        report.append(f"{out_name}: rel_err={err:.3e} (tol {TOL[elem]:.0e}) unwritten_or_nan={nans}")
+        report.append(f"{out_name}: rel_err={err:.3e} (tol {tol:.0e}) unwritten_or_nan={nans}")
     return name, ok, " ".join(report)
 
 

@@ -275,10 +275,12 @@ struct KernelInfo {
   bool has(StringRef arg) const { return find(arg) != nullptr; }
 };
 
-/// float64 reference of rms_scale: `value / sqrt(mean(input^2) + eps)`.
+/// float64 reference of rms_scale: `value / sqrt(mean(input^2) + eps)`, or
+/// (rms_scale_factors) the `1 / sqrt(mean(input^2) + eps)` of each row.
 void referenceDeferredScale(const KernelInfo &k, int64_t rows,
                             const std::map<std::string, HostTensor> &in, std::vector<double> &out) {
-  int64_t h = k.find("input")->cols, n = k.find("value")->cols;
+  bool factorsOnly = k.kind == "rms_scale_factors";
+  int64_t h = k.find("input")->cols, n = factorsOnly ? 1 : k.find("value")->cols;
   out.assign(rows * n, 0);
   for (int64_t r = 0; r < rows; ++r) {
     double ms = 0;
@@ -288,14 +290,14 @@ void referenceDeferredScale(const KernelInfo &k, int64_t rows,
     }
     double rstd = 1.0 / std::sqrt(ms / h + k.epsilon);
     for (int64_t c = 0; c < n; ++c)
-      out[r * n + c] = in.at("value").get(r * n + c) * rstd;
+      out[r * n + c] = factorsOnly ? rstd : in.at("value").get(r * n + c) * rstd;
   }
 }
 
 /// float64 reference: fills `out` (and `sum`) for every row.
 void reference(const KernelInfo &k, int64_t rows, const std::map<std::string, HostTensor> &in,
                std::vector<double> &out, std::vector<double> &sum) {
-  if (k.kind == "rms_scale") {
+  if (k.kind == "rms_scale" || k.kind == "rms_scale_factors") {
     sum.clear();
     return referenceDeferredScale(k, rows, in, out);
   }
@@ -535,7 +537,6 @@ bool runKernel(CUmodule module, const KernelInfo &k, int64_t rows, std::mt19937_
   std::vector<double> refOut, refSum;
   reference(k, rows, host, refOut, refSum);
   bool ok = true;
-  double tol = tolerance(k.elem);
   std::string details;
   raw_string_ostream os(details);
   for (StringRef output : {"out", "sum"}) {
@@ -545,6 +546,7 @@ bool runKernel(CUmodule module, const KernelInfo &k, int64_t rows, std::mt19937_
     check(driver.cuMemcpyDtoH(got.bytes.data(), sets[0].at(output.str()).ptr, got.bytes.size()),
           "cuMemcpyDtoH");
     Comparison c = compare(got, output == "out" ? refOut : refSum);
+    double tol = tolerance(k.find(output)->elem); // f32 for rms_scale factors
     bool pass = c.nans == 0 && c.relErr < tol;
     ok &= pass;
     os << " " << output << ": rel_err=" << format("%.3e", c.relErr) << " (tol "

@@ -30,8 +30,9 @@ def ConvertNormToONNX : Pass<"convert-norm-to-onnx", "ModuleOp"> {
 def ConvertNormToGPU : Pass<"convert-norm-to-gpu", "ModuleOp"> {
   let summary = "Generate one fused GPU kernel (gpu.func) and a host launcher per norm";
   let description = [{
-    For every `norm.rms_norm`, `norm.layer_norm`, `norm.skip_rms_norm` and
-    `norm.skip_layer_norm` whose normalized size is static, emits a kernel
+    For every `norm.rms_norm`, `norm.layer_norm`, `norm.skip_rms_norm`,
+    `norm.skip_layer_norm` and `norm.rms_scale` whose normalized size is
+    static, emits a kernel
     into `gpu.module @norm_kernels` and a host function of the same name
     that launches it with `gpu.launch_func`. The norm op stays in the graph
     (the rest of an ONNX model is not lowered) and points at its kernel with
@@ -41,6 +42,12 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu", "ModuleOp"> {
     Kernel ABI (bufferized boundary, 2-D row-major memrefs, 16-byte aligned
     base pointers): `(x, [skip], [scale], [bias], [skip_bias], out, [sum])`
     with `x/skip/out/sum : memref<?xHxT>` and the weights `memref<HxTw>`.
+    `norm.rms_scale %v by %x` (FlashNorm's deferred 1/RMS) gets, with
+    `deferred-scale=fused`, a kernel `(value, input, out)` that computes the
+    statistic of the `input` row and writes the scaled `value` row; with
+    `deferred-scale=factors`, a kernel `(input, out : memref<?x1xf32>)` that
+    writes only the per-row factor `1/sqrt(mean(x^2) + eps)`, for a matmul
+    whose epilogue applies it (a per-row alpha vector).
     An input of higher rank is flattened to `[rows, H]` by the caller
     (`memref.collapse_shape`): the normalized dims are the trailing ones.
 
@@ -65,7 +72,11 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu", "ModuleOp"> {
     Option<"threadsPerRow", "threads-per-row", "int64_t", "0",
            "Threads per row for wide rows (0: chosen from the row size)">,
     Option<"maxElementsPerThread", "max-elements-per-thread", "int64_t", "64",
-           "Refuse rows that would need more elements per thread than this">
+           "Refuse rows that would need more elements per thread than this">,
+    Option<"deferredScale", "deferred-scale", "std::string", "\"fused\"",
+           "norm.rms_scale kernels: `fused` (read the value row, write it "
+           "scaled) or `factors` (write only the per-row 1/RMS, for a matmul "
+           "epilogue)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",

@@ -51,8 +51,10 @@ struct KernelSpec {
   bool layerNorm = false; // subtract the mean (else RMS)
   bool skip = false;      // residual add, also writes the sum
   // rms_scale: the statistic comes from the `input` row of `hidden`
-  // elements and scales the `value` row of `valueHidden` elements.
+  // elements and scales the `value` row of `valueHidden` elements, or with
+  // `factorsOnly` is written as one fp32 factor per row (valueHidden 0).
   bool deferredScale = false;
+  bool factorsOnly = false;
   FloatType elementType;
   int64_t hidden = 0;
   int64_t valueHidden = 0;
@@ -98,7 +100,7 @@ struct KernelSpec {
     std::string s;
     llvm::raw_string_ostream os(s);
     os << kind << "_" << elementType << "_h" << hidden;
-    if (deferredScale)
+    if (deferredScale && !factorsOnly)
       os << "_n" << valueHidden;
     return s;
   }
@@ -114,7 +116,8 @@ bool isSupportedFloat(Type type) { return type.isF32() || type.isF16() || type.i
 
 /// The operands, kind and attributes of a norm op, or a reason it is not one
 /// this pass lowers.
-FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op, std::string &reason) {
+FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op, bool scaleFactorsOnly,
+                                                            std::string &reason) {
   KernelSpec spec;
   NormOperands operands;
   std::optional<int64_t> axis;
@@ -141,10 +144,12 @@ FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op, std::
     operands = {sln.getInput(), sln.getSkip(), sln.getScale(), sln.getBias(), sln.getSkipBias()};
     spec.epsilon = sln.getEpsilon().convertToFloat();
   } else if (auto scale = dyn_cast<norm::RMSScaleOp>(op)) {
-    spec.kind = "rms_scale";
+    spec.kind = scaleFactorsOnly ? "rms_scale_factors" : "rms_scale";
     spec.deferredScale = true;
+    spec.factorsOnly = scaleFactorsOnly;
     operands.input = scale.getInput();
-    operands.value = scale.getValue();
+    if (!scaleFactorsOnly)
+      operands.value = scale.getValue();
     spec.epsilon = scale.getEpsilon().convertToFloat();
     axis = scale.getNormalizedAxis();
   } else if (isa<norm::BatchNormOp>(op)) {
@@ -487,7 +492,10 @@ void KernelBuilder::buildRow(Value row) {
 }
 
 void KernelBuilder::buildDeferredScaleRow(Value row) {
-  Value value = func.getArgument(0), input = func.getArgument(1), out = func.getArgument(2);
+  // (value, input, out), or (input, out) for the factors alone.
+  Value value = spec.factorsOnly ? Value() : func.getArgument(0);
+  Value input = func.getArgument(spec.factorsOnly ? 0 : 1);
+  Value out = func.getArgument(spec.factorsOnly ? 1 : 2);
   SmallVector<Value> inputCols, inputValids, valueCols, valueValids;
   chunkColumns(spec.chunks(), spec.chunksPerThread, inputCols, inputValids);
   chunkColumns(spec.valueChunks(), spec.valueChunksPerThread, valueCols, valueValids);
@@ -501,6 +509,12 @@ void KernelBuilder::buildDeferredScaleRow(Value row) {
   for (int64_t c = 0; c < spec.valueChunksPerThread; ++c)
     values.push_back(loadGuarded(value, {row, valueCols[c]}, valueValids[c]));
   Value rstd = reciprocalRoot(rowSum(sumOfChunks(squares), /*slotBase=*/0), spec.hidden);
+  if (spec.factorsOnly) {
+    // Every thread of the row holds the factor; its first writes it.
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
+    guarded(first, [&] { memref::StoreOp::create(b, rstd, out, ValueRange{row, index(0)}); });
+    return;
+  }
   Value rstdChunk = vector::BroadcastOp::create(b, chunkType, rstd);
   for (int64_t c = 0; c < spec.valueChunksPerThread; ++c) {
     Value y = arith::MulFOp::create(b, toF32(values[c]), rstdChunk);
@@ -589,6 +603,9 @@ LogicalResult ConvertNormToGPUPass::chooseShape(KernelSpec &spec, std::string &r
 /// The kernel's argument types in ABI order, with their names.
 SmallVector<std::pair<StringRef, Type>> kernelArguments(const KernelSpec &spec) {
   auto rowsType = MemRefType::get({ShapedType::kDynamic, spec.hidden}, spec.elementType);
+  if (spec.factorsOnly)
+    return {{"input", rowsType},
+            {"out", MemRefType::get({ShapedType::kDynamic, 1}, Float32Type::get(rowsType.getContext()))}};
   if (spec.deferredScale) {
     auto valueType = MemRefType::get({ShapedType::kDynamic, spec.valueHidden}, spec.elementType);
     return {{"value", valueType}, {"input", rowsType}, {"out", valueType}};
@@ -634,7 +651,7 @@ gpu::GPUFuncOp ConvertNormToGPUPass::buildKernel(gpu::GPUModuleOp kernels, const
   func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr({blockThreads, 1, 1}));
   func->setAttr("norm.kind", builder.getStringAttr(spec.kind));
   func->setAttr("norm.hidden", builder.getI64IntegerAttr(spec.hidden));
-  if (spec.deferredScale)
+  if (spec.deferredScale && !spec.factorsOnly)
     func->setAttr("norm.value_hidden", builder.getI64IntegerAttr(spec.valueHidden));
   func->setAttr("norm.epsilon", builder.getF32FloatAttr(spec.epsilon));
   if (spec.unitOffset)
@@ -694,6 +711,11 @@ void ConvertNormToGPUPass::runOnOperation() {
     return signalPassFailure();
   }
 
+  if (deferredScale != "fused" && deferredScale != "factors") {
+    module.emitError() << "deferred-scale must be fused or factors";
+    return signalPassFailure();
+  }
+
   SmallVector<Operation *> norms;
   module.walk([&](Operation *op) {
     if (isa<norm::NormDialect>(op->getDialect()) && !op->hasAttr("norm.gpu_kernel"))
@@ -713,7 +735,7 @@ void ConvertNormToGPUPass::runOnOperation() {
 
   for (Operation *op : norms) {
     std::string reason;
-    auto described = describeNorm(op, reason);
+    auto described = describeNorm(op, deferredScale == "factors", reason);
     if (failed(described)) {
       if (!reason.empty())
         norm::recordNormRefusal(op, kPassName, reason);

@@ -1,4 +1,5 @@
 // RUN: norm-opt %s -split-input-file --convert-norm-to-gpu | FileCheck %s
+// RUN: norm-opt %s -split-input-file --convert-norm-to-gpu="deferred-scale=factors" | FileCheck %s --check-prefix=FACTORS
 
 // A narrow bf16 RMSNorm: one warp per row, 4 rows per block, 8-wide (128-bit)
 // loads, fp32 statistics reduced across the warp. The [?, 128, 768] input is
@@ -227,6 +228,20 @@ func.func @two_dims(%x: tensor<4x8x64xf32>, %g: tensor<8x64xf32>) -> tensor<4x8x
 // CHECK-NOT: vector.store
 // CHECK: gpu.return
 // CHECK: func.func @rms_scale_bf16_h4096_n11008_launch
+// With deferred-scale=factors the kernel reads only the input row and
+// writes its fp32 factor (one store, by the row's first thread), for a
+// matmul epilogue to apply.
+// FACTORS: norm.rms_scale {{.*}}norm.gpu_kernel = @norm_kernels::@rms_scale_factors_bf16_h4096
+// FACTORS: gpu.func @rms_scale_factors_bf16_h4096(%[[X:.*]]: memref<?x4096xbf16>, %[[F:.*]]: memref<?x1xf32>) workgroup(%{{.*}} : memref<8xf32, #gpu.address_space<workgroup>>) kernel
+// FACTORS-SAME: known_block_size = array<i32: 256, 1, 1>
+// FACTORS-SAME: norm.arguments = ["input", "out"]
+// FACTORS-SAME: norm.kind = "rms_scale_factors"
+// FACTORS-NOT: norm.value_hidden
+// FACTORS-COUNT-2: vector.load %[[X]]
+// FACTORS: %[[R:.*]] = math.rsqrt
+// FACTORS: memref.store %[[R]], %[[F]][%{{.*}}, %{{.*}}] : memref<?x1xf32>
+// FACTORS-NOT: vector.store
+// FACTORS: gpu.return
 func.func @deferred_scale_wide(%xw: tensor<?x11008xbf16>, %x: tensor<?x4096xbf16>) -> tensor<?x11008xbf16> {
   %y = norm.rms_scale %xw by %x {epsilon = 1.0e-6 : f32} : tensor<?x11008xbf16>, tensor<?x4096xbf16> -> tensor<?x11008xbf16>
   return %y : tensor<?x11008xbf16>

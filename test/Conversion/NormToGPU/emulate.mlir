@@ -1,6 +1,9 @@
 // RUN: norm-opt %S/Inputs/norm-matrix.mlir --mlir-print-op-generic -o %t.mlir \
 // RUN:   --pass-pipeline="builtin.module(convert-norm-to-gpu,gpu.module(norm-lower-subgroup-reduce))"
 // RUN: %python %norm_opt_src_root/utils/emulate_gpu_kernels.py %t.mlir --rows=5 --rows=1 | FileCheck %s
+// RUN: norm-opt %S/Inputs/norm-matrix.mlir --mlir-print-op-generic -o %t.factors.mlir \
+// RUN:   --pass-pipeline="builtin.module(convert-norm-to-gpu{deferred-scale=factors},gpu.module(norm-lower-subgroup-reduce))"
+// RUN: %python %norm_opt_src_root/utils/emulate_gpu_kernels.py %t.factors.mlir --rows=5 | FileCheck %s --check-prefix=FACTORS
 
 // CI has no GPU: the kernels of Inputs/norm-matrix.mlir run in the SIMT
 // emulator (utils/emulate_gpu_kernels.py) after the subgroup reductions
@@ -16,3 +19,9 @@
 // CHECK: PASS rms_scale_bf16_h4096_n11008 rows=5 out: rel_err={{.*}} (tol 1e-02) unwritten_or_nan=0
 // CHECK-NOT: FAIL
 // CHECK: 204 passed, 0 failed
+
+// The rms_scale kernels that write only the per-row factors (for a matmul
+// epilogue), checked in fp32 whatever the input type.
+// FACTORS-NOT: FAIL
+// FACTORS: PASS rms_scale_factors_bf16_h4096 rows=5 out: rel_err={{.*}} (tol 1e-05) unwritten_or_nan=0
+// FACTORS: 102 passed, 0 failed

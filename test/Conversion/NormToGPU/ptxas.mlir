@@ -2,6 +2,8 @@
 // RUN: norm-opt %s --emit=ptx -o %t.ptx 2>/dev/null
 // RUN: %ptxas -arch=sm_90 -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s
 // RUN: %ptxas -arch=sm_90 -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s --check-prefix=NOSPILL
+// RUN: norm-opt %s --convert-norm-to-gpu="deferred-scale=factors" --emit=ptx -o %t.factors.ptx 2>/dev/null
+// RUN: %ptxas -arch=sm_90 -v %t.factors.ptx -o %t.factors.cubin 2>&1 | FileCheck %s --check-prefix=FACTORS
 // RUN: norm-opt %s --emit=ptx --gpu-chip=sm_80 -o %t.sm80.ptx 2>/dev/null
 // RUN: %ptxas -arch=sm_80 %t.sm80.ptx -o %t.sm80.cubin
 // RUN: norm-opt %s --emit=cubin -o %t.emitted.cubin 2>/dev/null
@@ -19,6 +21,8 @@
 // NOSPILL-NOT: {{[1-9][0-9]*}} bytes stack frame
 // NOSPILL-NOT: {{[1-9][0-9]*}} bytes spill
 // CUBIN: magic True machine 190
+// FACTORS-COUNT-94: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// FACTORS-NOT: Function properties
 
 func.func @f32_64(%x: tensor<?x64xf32>, %s: tensor<?x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
   %a = norm.rms_norm %x scale(%g : tensor<64xf32>) : tensor<?x64xf32> -> tensor<?x64xf32>

@@ -2,6 +2,7 @@
 // RUN: norm-opt %s --convert-norm-to-gpu="max-elements-per-thread=8" 2>&1 | FileCheck %s --check-prefix=NARROW
 // RUN: norm-opt %s --convert-norm-to-gpu="warp-row-limit=256 threads-per-row=64 rows-per-block=8" 2>&1 | FileCheck %s --check-prefix=OPTS
 // RUN: not norm-opt %s --convert-norm-to-gpu="threads-per-row=48" 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: not norm-opt %s --convert-norm-to-gpu="deferred-scale=epilogue" 2>&1 | FileCheck %s --check-prefix=BADSCALE
 
 // The launch shape follows the row size and the pass options; rows that
 // would not stay in registers are refused.
@@ -39,6 +40,7 @@
 // OPTS-SAME: norm.threads_per_row = 32
 
 // BADOPT: error: threads-per-row must be 0 or a multiple of 32 in [64, 1024]
+// BADSCALE: error: deferred-scale must be fused or factors
 func.func @rows(%w: tensor<2x65536xf32>, %a: tensor<2x16384xf32>, %b: tensor<2x512xf32>, %c: tensor<2x128xf32>) -> (tensor<2x65536xf32>, tensor<2x16384xf32>, tensor<2x512xf32>, tensor<2x128xf32>) {
   %v = norm.rms_norm %w : tensor<2x65536xf32> -> tensor<2x65536xf32>
   %x = norm.rms_norm %a : tensor<2x16384xf32> -> tensor<2x16384xf32>
