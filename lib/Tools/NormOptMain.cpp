@@ -79,60 +79,54 @@ std::optional<Format> formatFromExtension(StringRef path) {
   return std::nullopt;
 }
 
+/// norm-opt's own options, in a --help section of their own.
 cl::OptionCategory &normOptCategory() {
   static cl::OptionCategory category("norm-opt options");
   return category;
 }
 
 struct Options {
-  cl::opt<std::string> input{cl::Positional, cl::desc("<input .onnx/.onnxtxt/.mlir>"),
-                             cl::init("-"),
-      cl::cat(normOptCategory())};
-  cl::opt<std::string> output{"o", cl::desc("Output file (format from its extension)"),
-                              cl::value_desc("filename"), cl::init("-"),
-      cl::cat(normOptCategory())};
+  cl::opt<std::string> input{cl::Positional,
+                             cl::desc("<input .onnx/.onnxtxt/.mlir>"),
+                             cl::init("-"), cl::cat(normOptCategory())};
+  cl::opt<std::string> output{
+      "o", cl::desc("Output file (format from its extension)"),
+      cl::value_desc("filename"), cl::init("-"), cl::cat(normOptCategory())};
   cl::opt<std::string> emit{
       "emit",
       cl::desc("Output format: mlir, onnx, onnx-text, or ptx / cubin (the "
                "norms as fused GPU kernels: runs convert-norm-to-gpu after "
                "the passes, then the NVVM pipeline) (default: from -o's "
                "extension, else mlir)"),
-      cl::init(""),
-      cl::cat(normOptCategory())};
+      cl::init(""), cl::cat(normOptCategory())};
   cl::opt<std::string> report{"report",
                               cl::desc("Write a JSON report of what was found "
                                        "and done to every norm (- for stdout)"),
                               cl::value_desc("filename"), cl::init(""),
-      cl::cat(normOptCategory())};
-  cl::opt<bool> summary{"summary",
-                        cl::desc("Print a short summary of the norms to stderr"),
-                        cl::init(false),
-      cl::cat(normOptCategory())};
+                              cl::cat(normOptCategory())};
+  cl::opt<bool> summary{
+      "summary", cl::desc("Print a short summary of the norms to stderr"),
+      cl::init(false), cl::cat(normOptCategory())};
   cl::opt<bool> recognize{
       "recognize",
       cl::desc("Recognize normalization layers when reading an ONNX model"),
-      cl::init(true),
-      cl::cat(normOptCategory())};
-  cl::opt<std::string> gpuChip{"gpu-chip",
-                               cl::desc("GPU architecture for --emit=ptx/cubin"),
-                               cl::init("sm_90"),
-      cl::cat(normOptCategory())};
+      cl::init(true), cl::cat(normOptCategory())};
+  cl::opt<std::string> gpuChip{
+      "gpu-chip", cl::desc("GPU architecture for --emit=ptx/cubin"),
+      cl::init("sm_90"), cl::cat(normOptCategory())};
   cl::opt<std::string> gpuFeatures{
       "gpu-features", cl::desc("PTX ISA version for --emit=ptx/cubin"),
-      cl::init("+ptx80"),
-      cl::cat(normOptCategory())};
+      cl::init("+ptx80"), cl::cat(normOptCategory())};
   cl::opt<std::string> gpuManifest{
       "gpu-manifest",
       cl::desc("With --emit=ptx/cubin: write a JSON description of the "
                "kernels (launch shape, arguments) for norm-gpu-runner"),
-      cl::value_desc("filename"), cl::init(""),
-      cl::cat(normOptCategory())};
+      cl::value_desc("filename"), cl::init(""), cl::cat(normOptCategory())};
   cl::opt<std::string> externalData{
       "external-data",
       cl::desc("Write weights to <output>.data: auto (as the input did, or "
                "above 2 GB), always, never"),
-      cl::init("auto"),
-      cl::cat(normOptCategory())};
+      cl::init("auto"), cl::cat(normOptCategory())};
 };
 
 /// The node name and file a location refers to. An unnamed node is named
@@ -335,8 +329,8 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
 }
 
 /// The options registered by static constructors before normOptMain runs:
-/// ~450 of libLLVM's (code generators, targets, Polly) that norm-opt links
-/// as part of the shared libLLVM and no norm-opt user needs.
+/// ~450, nearly all of the shared libLLVM's code generators, targets and
+/// Polly, which no norm-opt user needs.
 SmallPtrSet<cl::Option *, 32> snapshotOptions() {
   SmallPtrSet<cl::Option *, 32> options;
   for (auto &entry : cl::getRegisteredOptions())
@@ -344,9 +338,10 @@ SmallPtrSet<cl::Option *, 32> snapshotOptions() {
   return options;
 }
 
-/// Makes --help show norm-opt's options, then MLIR's (the pass list,
-/// --pass-pipeline, --mlir-*; all registered after `before` was taken),
-/// and LLVM's --help/--version. The rest stays listed by --help-hidden.
+/// Makes --help show norm-opt's options, MLIR's (the pass list,
+/// --pass-pipeline, --mlir-*: all registered after `before` was taken) and
+/// LLVM's --help/--version, as sections. The others become cl::Hidden, so
+/// --help-hidden still lists them.
 void organizeHelp(const SmallPtrSetImpl<cl::Option *> &before) {
   static cl::OptionCategory mlirCategory("MLIR options");
   for (auto &entry : cl::getRegisteredOptions()) {
