@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import shlex
 import shutil
 
 import lit.formats
@@ -62,3 +63,23 @@ config.substitutions.append(
     ("%llvm_lib_dir", os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))
 if os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-runner")):
     config.available_features.add("mlir-runner")
+
+# Embedding (test/Embed): the mlir-opt plugin in upstream's own mlir-opt, and
+# a project built against the installed CMake package.
+plugin = os.path.join(config.norm_opt_lib_dir, "NormOptPlugin" + config.llvm_shlib_ext)
+config.substitutions.append(("%norm_opt_plugin", plugin))
+config.substitutions.append(("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
+if config.norm_opt_has_plugin and os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-opt")):
+    config.available_features.add("mlir-opt-plugin")
+# A downstream project configured as norm-opt was: same generator, compiler
+# and compiler launcher (ccache keeps test/Embed/install.test cheap).
+downstream = [config.cmake_command, "-G", shlex.quote(config.cmake_generator),
+              "-DCMAKE_MAKE_PROGRAM=" + config.cmake_make_program,
+              "-DCMAKE_CXX_COMPILER=" + config.cxx_compiler]
+if config.cxx_compiler_launcher:
+    downstream.append("-DCMAKE_CXX_COMPILER_LAUNCHER=" + config.cxx_compiler_launcher)
+config.substitutions.append(("%cmake_downstream", " ".join(downstream)))
+config.substitutions.append(("%cmake", config.cmake_command))
+config.substitutions.append(("%norm_opt_obj_root", config.norm_opt_obj_root))
+# ccache's settings, if the build gave any, reach the nested build.
+llvm_config.with_system_environment(["CCACHE_DIR", "CCACHE_BASEDIR"])

@@ -31,6 +31,8 @@
 #include "mlir/Support/Timing.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
@@ -77,11 +79,19 @@ std::optional<Format> formatFromExtension(StringRef path) {
   return std::nullopt;
 }
 
+/// norm-opt's own options, in a --help section of their own.
+cl::OptionCategory &normOptCategory() {
+  static cl::OptionCategory category("norm-opt options");
+  return category;
+}
+
 struct Options {
-  cl::opt<std::string> input{cl::Positional, cl::desc("<input .onnx/.onnxtxt/.mlir>"),
-                             cl::init("-")};
-  cl::opt<std::string> output{"o", cl::desc("Output file (format from its extension)"),
-                              cl::value_desc("filename"), cl::init("-")};
+  cl::opt<std::string> input{cl::Positional,
+                             cl::desc("<input .onnx/.onnxtxt/.mlir>"),
+                             cl::init("-"), cl::cat(normOptCategory())};
+  cl::opt<std::string> output{
+      "o", cl::desc("Output file (format from its extension)"),
+      cl::value_desc("filename"), cl::init("-"), cl::cat(normOptCategory())};
   cl::opt<std::string> emit{
       "emit",
       cl::desc("Output format: mlir, onnx, onnx-text, or the norms as fused "
@@ -89,34 +99,35 @@ struct Options {
                "NVVM pipeline) at a stage: gpu-mlir (gpu dialect), nvvm-mlir "
                "(LLVM/NVVM dialects), ptx, cubin (default: from -o's "
                "extension, else mlir)"),
-      cl::init("")};
+      cl::init(""), cl::cat(normOptCategory())};
   cl::opt<std::string> report{"report",
                               cl::desc("Write a JSON report of what was found "
                                        "and done to every norm (- for stdout)"),
-                              cl::value_desc("filename"), cl::init("")};
-  cl::opt<bool> summary{"summary",
-                        cl::desc("Print a short summary of the norms to stderr"),
-                        cl::init(false)};
+                              cl::value_desc("filename"), cl::init(""),
+                              cl::cat(normOptCategory())};
+  cl::opt<bool> summary{
+      "summary", cl::desc("Print a short summary of the norms to stderr"),
+      cl::init(false), cl::cat(normOptCategory())};
   cl::opt<bool> recognize{
       "recognize",
       cl::desc("Recognize normalization layers when reading an ONNX model"),
-      cl::init(true)};
-  cl::opt<std::string> gpuChip{"gpu-chip",
-                               cl::desc("GPU architecture for --emit=nvvm-mlir/ptx/cubin"),
-                               cl::init("sm_90")};
+      cl::init(true), cl::cat(normOptCategory())};
+  cl::opt<std::string> gpuChip{
+      "gpu-chip", cl::desc("GPU architecture for --emit=nvvm-mlir/ptx/cubin"),
+      cl::init("sm_90"), cl::cat(normOptCategory())};
   cl::opt<std::string> gpuFeatures{
       "gpu-features", cl::desc("PTX ISA version for --emit=nvvm-mlir/ptx/cubin"),
-      cl::init("+ptx80")};
+      cl::init("+ptx80"), cl::cat(normOptCategory())};
   cl::opt<std::string> gpuManifest{
       "gpu-manifest",
       cl::desc("With a GPU --emit: write a JSON description of the "
                "kernels (launch shape, arguments) for norm-gpu-runner"),
-      cl::value_desc("filename"), cl::init("")};
+      cl::value_desc("filename"), cl::init(""), cl::cat(normOptCategory())};
   cl::opt<std::string> externalData{
       "external-data",
       cl::desc("Write weights to <output>.data: auto (as the input did, or "
                "above 2 GB), always, never"),
-      cl::init("auto")};
+      cl::init("auto"), cl::cat(normOptCategory())};
 };
 
 /// The node name and file a location refers to. An unnamed node is named
@@ -324,10 +335,43 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
   return success();
 }
 
+/// The options registered by static constructors before normOptMain runs:
+/// ~450, nearly all of the shared libLLVM's code generators, targets and
+/// Polly, which no norm-opt user needs.
+SmallPtrSet<cl::Option *, 32> snapshotOptions() {
+  SmallPtrSet<cl::Option *, 32> options;
+  for (auto &entry : cl::getRegisteredOptions())
+    options.insert(entry.second);
+  return options;
+}
+
+/// Makes --help show norm-opt's options, MLIR's (the pass list,
+/// --pass-pipeline, --mlir-*: all registered after `before` was taken) and
+/// LLVM's --help/--version, as sections. The others become cl::Hidden, so
+/// --help-hidden still lists them.
+void organizeHelp(const SmallPtrSetImpl<cl::Option *> &before) {
+  static cl::OptionCategory mlirCategory("MLIR options");
+  for (auto &entry : cl::getRegisteredOptions()) {
+    cl::Option *option = entry.second;
+    if (!before.contains(option)) {
+      // MLIR registers most of its options in the general category, which
+      // libLLVM's share; the remark options have a category of their own.
+      if (option->Categories.size() == 1 &&
+          option->Categories.front() == &cl::getGeneralCategory())
+        option->addCategory(mlirCategory);
+      continue;
+    }
+    if (option->getOptionHiddenFlag() == cl::NotHidden &&
+        !llvm::is_contained({"help", "help-list", "version"}, entry.first))
+      option->setHiddenFlag(cl::Hidden);
+  }
+}
+
 } // namespace
 
 int mlir::normOptMain(int argc, char **argv) {
   InitLLVM y(argc, argv);
+  SmallPtrSet<cl::Option *, 32> llvmOptions = snapshotOptions();
   DialectRegistry registry;
   registerNormOptDialects(registry);
   registerNormOptPasses();
@@ -338,6 +382,7 @@ int mlir::normOptMain(int argc, char **argv) {
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
   MlirOptMainConfig::registerCLOptions(registry);
+  organizeHelp(llvmOptions);
   cl::ParseCommandLineOptions(
       argc, argv,
       "norm-opt: an ahead-of-time compiler for the normalization layers of "
