@@ -36,9 +36,10 @@ def find_node_modules(node_modules: Optional[str] = None) -> Optional[str]:
     for candidate in (node_modules, os.environ.get("ORT_NODE_MODULES")):
         if candidate:
             return os.fspath(candidate)
-    checkout = os.path.join(CHECKOUT, "test", "e2e", "node_modules")
-    if os.path.isdir(os.path.join(checkout, "onnxruntime-node")):
-        return checkout
+    if CHECKOUT:
+        checkout = os.path.join(CHECKOUT, "test", "e2e", "node_modules")
+        if os.path.isdir(os.path.join(checkout, "onnxruntime-node")):
+            return checkout
     return None
 
 

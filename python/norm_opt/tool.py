@@ -23,8 +23,19 @@ ModelLike = Union[str, os.PathLike, onnx.ModelProto]
 DEFAULT_PASSES = ("norm-optimize",)
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-# python/norm_opt -> the checkout, when the package is used from one.
-CHECKOUT = os.path.dirname(os.path.dirname(PACKAGE_DIR))
+
+
+def _checkout() -> Optional[str]:
+    """The norm-opt checkout this package sits in (CHECKOUT/python/norm_opt),
+    or None for an installed copy."""
+    root = os.path.dirname(os.path.dirname(PACKAGE_DIR))
+    if (os.path.basename(os.path.dirname(PACKAGE_DIR)) == "python"
+            and os.path.isfile(os.path.join(root, "tools", "norm-opt", "norm-opt.cpp"))):
+        return root
+    return None
+
+
+CHECKOUT = _checkout()
 
 
 def find_norm_opt(path: Optional[Union[str, os.PathLike]] = None) -> str:
@@ -35,8 +46,9 @@ def find_norm_opt(path: Optional[Union[str, os.PathLike]] = None) -> str:
 
     Raises NormOptNotFoundError naming every place looked at."""
     tried = []
+    build = os.path.join(CHECKOUT, "build", "bin", "norm-opt") if CHECKOUT else None
     for source, candidate in (("argument", path), ("$NORM_OPT", os.environ.get("NORM_OPT")),
-                              ("build tree", os.path.join(CHECKOUT, "build", "bin", "norm-opt"))):
+                              ("build tree", build)):
         if not candidate:
             continue
         candidate = os.fspath(candidate)
@@ -64,7 +76,7 @@ def pass_arguments(passes: Sequence[str]) -> list:
     args = []
     for p in passes:
         name = p.lstrip("-")
-        if not name or name.split("=")[0].strip() != name.split("=")[0]:
+        if not name or any(c.isspace() for c in name.split("=", 1)[0]):
             raise ValueError(f"bad pass name {p!r}")
         args.append("--" + name)
     return args
