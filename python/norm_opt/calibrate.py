@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import os
 import tempfile
-from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import onnx
 

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
 import onnx
 from onnx import numpy_helper
 
@@ -26,8 +25,16 @@ E2E_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(E2E_DIR))
 sys.path.insert(0, os.path.join(REPO_ROOT, "python"))
 from norm_opt.errors import RuntimeUnavailableError  # noqa: E402
-from norm_opt.runtime import OrtBatch, check_onnxruntime  # noqa: E402,F401 (OrtBatch re-exported)
+# OrtBatch and ORT_RUN (python/norm_opt/ort_run.js) are re-exported for the
+# drivers and benchmarks.
+from norm_opt.runtime import ORT_RUN, OrtBatch, check_onnxruntime, find_node_modules  # noqa: E402,F401
 from norm_opt.verify import rel_err  # noqa: E402,F401 (re-exported)
+
+# ort_run.js and benchmarks/ort_latency.js load onnxruntime-node from
+# $ORT_NODE_MODULES: point the scripts the drivers and benchmarks start at the
+# same folder the package uses (by default this checkout's test/e2e/node_modules).
+if find_node_modules():
+    os.environ.setdefault("ORT_NODE_MODULES", find_node_modules())
 
 
 def norm_opt_path():

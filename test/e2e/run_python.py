@@ -21,7 +21,8 @@ Cases (`python/<case>`):
       node, and no output file; no norm-opt executable and no onnxruntime-node:
       their own exceptions.
   verify/detects-change   one LayerNorm gain changed by 1%: verify() fails it;
-      models with different outputs: ValueError.
+      models with different outputs: ValueError; a sample without a needed
+      input: OnnxRuntimeError naming the model and the input.
   calibrate/rms_norm_linear_rms_norm23   the approximate
       norm-defer-scale=cancel-before-rms-norm is accepted on activations of
       mean square 9 and rejected at 1e-4 (its error grows as mean(x^2) falls
@@ -274,7 +275,12 @@ def verify_detects(work, check):
     renamed.graph.output[0].name = "other"
     renamed.graph.node[-1].output[0] = "other"
     e = expect_raises(check, ValueError, lambda: norm_opt.verify(path, renamed))
-    return f"1% gain change: rel err {changed.rel_err:.2e}; {e}"
+    # A list of samples is used as given: one without input_ids cannot run.
+    e2 = expect_raises(check, norm_opt.OnnxRuntimeError,
+                       lambda: norm_opt.verify(path, path, [{}]))
+    if e2:
+        check(path in str(e2) and "input_ids" in str(e2), f"onnxruntime error: {e2}")
+    return f"1% gain change: rel err {changed.rel_err:.2e}; {e}; {e2}"
 
 
 def rms_samples(scale, seed):
