@@ -82,13 +82,6 @@ def pass_arguments(passes: Sequence[str]) -> list:
     return args
 
 
-def run_norm_opt(args: Sequence[str], norm_opt: Optional[str] = None,
-                 timeout: Optional[float] = None) -> subprocess.CompletedProcess:
-    """Runs `norm-opt ARGS` and returns the CompletedProcess (text output)."""
-    return subprocess.run([find_norm_opt(norm_opt), *args], capture_output=True, text=True,
-                          timeout=timeout)
-
-
 @dataclasses.dataclass
 class Result:
     """What optimize() produced.
@@ -120,10 +113,13 @@ class Result:
 
     @property
     def warnings(self) -> Tuple[Diagnostic, ...]:
+        """norm-opt's warnings (e.g. a folded fp16 weight that lost precision)."""
         return tuple(d for d in self.diagnostics if d.severity == "warning")
 
     @property
     def remarks(self) -> Tuple[Diagnostic, ...]:
+        """norm-opt's remarks: one per norm a pass left unchanged, naming
+        the node and the reason (the report holds the same)."""
         return tuple(d for d in self.diagnostics if d.severity == "remark")
 
     def verify(self, inputs=None, **options):
