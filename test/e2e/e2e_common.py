@@ -1,6 +1,10 @@
 """Shared helpers of the end-to-end drivers: running norm-opt and onnxruntime,
 reading tensors, comparing outputs, and reporting one line per case.
 
+onnxruntime runs through the norm_opt package's runner (python/norm_opt:
+OrtBatch, ort_run.js) and errors are measured with its rel_err, so that the
+tests and the package's verify() measure the same thing the same way.
+
 Run with Debian's /usr/bin/python3 (numpy, onnx, torch).
 """
 import argparse
@@ -14,13 +18,23 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
 import onnx
 from onnx import numpy_helper
 
 E2E_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(E2E_DIR))
-ORT_RUN = os.path.join(E2E_DIR, "ort_run.js")
+sys.path.insert(0, os.path.join(REPO_ROOT, "python"))
+from norm_opt.errors import RuntimeUnavailableError  # noqa: E402
+# OrtBatch and ORT_RUN (python/norm_opt/ort_run.js) are re-exported for the
+# drivers and benchmarks.
+from norm_opt.runtime import ORT_RUN, OrtBatch, check_onnxruntime, find_node_modules  # noqa: E402,F401
+from norm_opt.verify import rel_err  # noqa: E402,F401 (re-exported)
+
+# ort_run.js and benchmarks/ort_latency.js load onnxruntime-node from
+# $ORT_NODE_MODULES: point the scripts the drivers and benchmarks start at the
+# same folder the package uses (by default this checkout's test/e2e/node_modules).
+if find_node_modules():
+    os.environ.setdefault("ORT_NODE_MODULES", find_node_modules())
 
 
 def norm_opt_path():
@@ -52,70 +66,7 @@ def norm_counts(report):
             ("layer_norm", "rms_norm", "batch_norm", "skip_layer_norm", "skip_rms_norm")}
 
 
-# --- onnxruntime through Node ----------------------------------------------
-
-class OrtBatch:
-    """Collects onnxruntime jobs and runs them in one Node process."""
-
-    def __init__(self, workdir):
-        self.workdir = workdir
-        self.jobs = []
-
-    def add(self, model, inputs, opt_level="disabled", optimized_model=None):
-        """Queues a run of `model` on `inputs` ({name: np.ndarray}; None: only
-        create the session); returns the job index. Inputs are written as
-        .npy files. `optimized_model` saves the model as onnxruntime
-        optimized it at `opt_level`."""
-        index = len(self.jobs)
-        job_dir = os.path.join(self.workdir, f"ort_job_{index}")
-        os.makedirs(job_dir, exist_ok=True)
-        files = {}
-        for i, (name, value) in enumerate((inputs or {}).items()):
-            path = os.path.join(job_dir, f"input_{i}.npy")
-            np.save(path, np.ascontiguousarray(value))
-            files[name] = path
-        job = {"model": model, "inputs": files, "opt_level": opt_level,
-               "run": inputs is not None}
-        if inputs is not None:
-            job["out_dir"] = os.path.join(job_dir, "out")
-        if optimized_model:
-            job["optimized_model"] = optimized_model
-        self.jobs.append(job)
-        return index
-
-    def run(self):
-        """Runs every queued job; returns a list of (outputs list or None, error)."""
-        if not self.jobs:
-            return []
-        jobs_file = os.path.join(self.workdir, "ort_jobs.json")
-        with open(jobs_file, "w") as f:
-            json.dump(self.jobs, f)
-        proc = subprocess.run(["node", ORT_RUN, "--batch", jobs_file],
-                              capture_output=True, text=True, cwd=E2E_DIR)
-        status = {}
-        for line in proc.stdout.splitlines():
-            try:
-                entry = json.loads(line)
-                status[entry["job"]] = entry
-            except (ValueError, KeyError):
-                pass
-        results = []
-        for i, job in enumerate(self.jobs):
-            entry = status.get(i)
-            if entry is None:
-                results.append((None, f"onnxruntime runner crashed: {proc.stderr.strip()[-500:]}"))
-            elif not entry["ok"]:
-                results.append((None, f"onnxruntime: {entry['error']}"))
-            elif not job["run"]:
-                results.append(([], None))
-            else:
-                with open(os.path.join(job["out_dir"], "outputs.json")) as f:
-                    listing = json.load(f)
-                results.append(([(o["name"], np.load(os.path.join(job["out_dir"], o["file"])))
-                                 for o in listing], None))
-        self.jobs = []
-        return results
-
+# --- onnxruntime through Node: norm_opt.runtime.OrtBatch ------------------------
 
 def latency_arguments(doc, layers, d, heads, vocab):
     """A latency benchmark's command line: the model size (--layers, --d,
@@ -162,11 +113,10 @@ def ort_latency(models, inputs, runs, threads=1, opt_dir=None, profile_ops=None)
 
 
 def check_ort_available():
-    proc = subprocess.run(["node", "-e", "require('onnxruntime-node')"], cwd=E2E_DIR,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit("e2e: onnxruntime-node is not installed in test/e2e/node_modules "
-                 "(run scripts/setup.sh)")
+    try:
+        check_onnxruntime()
+    except RuntimeUnavailableError as e:
+        sys.exit(f"e2e: {e}")
 
 
 # --- tensors and comparisons -------------------------------------------------
@@ -205,15 +155,6 @@ def load_data_set(model, data_dir):
         name, value = load_pb(path)
         inputs[name or graph_inputs[i]] = value
     return inputs, [load_pb(path) for path in numbered("output_*.pb")]
-
-
-def rel_err(actual, expected):
-    """‖actual − expected‖ / ‖expected‖ in float64 (absolute if ‖expected‖ = 0)."""
-    a = np.asarray(actual, dtype=np.float64)
-    e = np.asarray(expected, dtype=np.float64)
-    denom = np.linalg.norm(e.ravel())
-    diff = np.linalg.norm((a - e).ravel())
-    return diff / denom if denom > 0 else diff
 
 
 def worst_rel_err(outputs, references):

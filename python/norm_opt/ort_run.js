@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// ort_run.js: onnxruntime (CPU, from npm's onnxruntime-node) as the
-// independent oracle of the end-to-end tests and the benchmark.
+// ort_run.js: onnxruntime (CPU, from npm's onnxruntime-node) for the
+// norm_opt Python package (norm_opt.verify, norm_opt.calibrate) and, through
+// it, the independent oracle of the end-to-end tests and the benchmarks.
 //
 //   node ort_run.js MODEL [--input NAME=FILE]... [--out-dir DIR]
 //                   [--opt-level disabled|basic|extended|all]
@@ -23,11 +24,16 @@
 // all (loading onnxruntime once) and prints one JSON line per job:
 // {"job": i, "ok": true|false, "error": "...", "create_ms", "run_ms"}.
 // The exit status is non-zero if any job failed.
+//
+// onnxruntime-node is loaded from $ORT_NODE_MODULES when set (the
+// norm_opt package sets it to the node_modules folder it found, e.g. the
+// checkout's test/e2e/node_modules), else by Node's usual resolution.
 'use strict';
 
 const fs = require('fs');
 const path = require('path');
-const ort = require('onnxruntime-node');
+const ort = require(process.env.ORT_NODE_MODULES
+    ? path.join(process.env.ORT_NODE_MODULES, 'onnxruntime-node') : 'onnxruntime-node');
 
 // NumPy descr <-> onnxruntime tensor type and typed array.
 const DTYPES = {
