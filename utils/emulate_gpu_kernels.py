@@ -497,12 +497,81 @@ def run_kernel(func, rows, rng):
     return name, ok, " ".join(report)
 
 
+RAW = {"f32": np.uint32, "f16": np.uint16, "bf16": np.uint16}
+
+
+def raw_to_f32(raw, elem):
+    if elem == "f32":
+        return raw.view(np.float32).copy()
+    if elem == "f16":
+        return raw.view(np.float16).astype(np.float32)
+    return (raw.astype(np.uint32) << 16).view(np.float32)
+
+
+def f32_to_raw(values, elem):
+    values = round_to(values, elem)
+    if elem == "f32":
+        return values.view(np.uint32)
+    if elem == "f16":
+        return values.astype(np.float16).view(np.uint16)
+    return (values.view(np.uint32) >> 16).astype(np.uint16)
+
+
+def launch(func, grid, block, buffer_specs):
+    """Runs `func` on the given raw buffers, as a device would: the launch
+    shape is the caller's, outputs keep the bytes of unwritten elements.
+    `buffer_specs`: "PATH:d0xd1" per kernel argument, in order."""
+    name = attr(func, "sym_name").strip('"')
+    known = re.search(r"known_block_size = array<i32: (\d+)", func.attrs)
+    if known and int(known.group(1)) != block:
+        raise EmulationError(f"{name}: launched with {block} threads per block, "
+                             f"known_block_size is {known.group(1)}")
+    block_args, body = func.regions[0]
+    arg_names = re.findall(r'"(\w+)"', attr(func, "norm.arguments"))
+    if len(buffer_specs) != len(arg_names):
+        raise EmulationError(f"{name}: {len(buffer_specs)} buffers for {len(arg_names)} arguments")
+    env, files = {}, []
+    for (arg, typ), spec in zip(block_args, buffer_specs):
+        path, dims = spec.rsplit(":", 1)
+        shape = [int(d) for d in dims.split("x")]
+        static, elem = memref_shape(typ, shape[0])
+        if static != shape:
+            raise EmulationError(f"{name}: buffer of shape {shape} for an argument of type {typ}")
+        # The file is the whole allocation, which may be larger.
+        raw = np.fromfile(path, dtype=RAW[elem])
+        needed = int(np.prod(shape))
+        if raw.size < needed:
+            raise EmulationError(f"{name}: {path} holds {raw.size} {elem} elements, "
+                                 f"fewer than {shape} needs")
+        env[arg] = Buffer(shape, elem, raw_to_f32(raw[:needed], elem))
+        files.append((path, raw, env[arg]))
+    slots = 0
+    for arg, typ in block_args[len(arg_names):]:  # workgroup attributions
+        slots = int(re.match(r"memref<(\d+)x", typ).group(1))
+        env[arg] = None
+    machine = Machine(grid * block, block, slots)
+    machine.run(body, env, np.ones(machine.n, dtype=bool))
+    for path, raw, buf in files:
+        if buf.stored.any():
+            head = raw[:buf.stored.size]
+            head[buf.stored] = f32_to_raw(buf.data[buf.stored], buf.elem)
+            raw.tofile(path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("input", help="generic-form MLIR after convert-norm-to-gpu")
     ap.add_argument("--rows", type=int, action="append",
                     help="row counts to run (repeatable; default 5)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--launch", metavar="KERNEL",
+                    help="run one kernel on the raw buffers of --buffer (for "
+                         "utils/fake-cuda, an emulated CUDA driver)")
+    ap.add_argument("--grid", type=int, default=1)
+    ap.add_argument("--block", type=int, default=32)
+    ap.add_argument("--buffer", action="append", default=[], metavar="PATH:SHAPE")
+    ap.add_argument("--argument-ranks", metavar="KERNEL",
+                    help="print the rank of each memref argument of KERNEL")
     args = ap.parse_args()
     with open(args.input) as f:
         ops = parse(f.read())
@@ -513,6 +582,23 @@ def main():
             kernels += [k for k in op.regions[0][1] if k.name == "gpu.func"]
     if not kernels:
         sys.exit("emulate_gpu_kernels: no gpu.func in the input")
+    by_name = {attr(k, "sym_name").strip('"'): k for k in kernels}
+    if args.argument_ranks:
+        func = by_name.get(args.argument_ranks)
+        if func is None:
+            sys.exit(f"emulate_gpu_kernels: no kernel {args.argument_ranks}")
+        count = len(re.findall(r'"(\w+)"', attr(func, "norm.arguments")))
+        print(" ".join(str(len(memref_shape(t, 0)[0])) for _, t in func.regions[0][0][:count]))
+        return
+    if args.launch:
+        func = by_name.get(args.launch)
+        if func is None:
+            sys.exit(f"emulate_gpu_kernels: no kernel {args.launch}")
+        try:
+            launch(func, args.grid, args.block, args.buffer)
+        except EmulationError as e:
+            sys.exit(f"emulate_gpu_kernels: {e}")
+        return
     rng = np.random.default_rng(args.seed)
     passed = failed = 0
     for rows in args.rows or [5]:
