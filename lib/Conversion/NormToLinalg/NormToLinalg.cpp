@@ -199,12 +199,11 @@ private:
   /// Sum over the normalized dims of `x` of `term(x, extra...)`, one
   /// statistic per row (with `keepDims`, shaped [..., 1, ..., 1]).
   Value reduce(Value x, ValueRange extra, ArrayRef<AffineMap> extraMaps,
-               function_ref<Value(OpBuilder &, Location, ValueRange)> term,
-               bool keepDims = false) {
+               function_ref<Value(OpBuilder &, Location, ValueRange)> term, bool keepDims = false) {
     SmallVector<int64_t> rowDims = llvm::to_vector(llvm::seq<int64_t>(0, axis));
-    Value init =
-        linalg::FillOp::create(b, loc, constant(0), empty(x, rowDims, stat, keepDims ? rank - axis : 0))
-            .getResult(0);
+    Value init = linalg::FillOp::create(b, loc, constant(0),
+                                        empty(x, rowDims, stat, keepDims ? rank - axis : 0))
+                     .getResult(0);
     SmallVector<Value> inputs{x};
     inputs.append(extra.begin(), extra.end());
     SmallVector<AffineMap> maps{identity()};
@@ -219,20 +218,21 @@ private:
         });
     return generic.getResult(0);
   }
-  /// An elementwise map over the iteration space of `like` (the first of
-  /// `inputs`, read with the identity map) into a new tensor of `resultType`.
-  Value map(ValueRange inputs, ArrayRef<AffineMap> extraMaps, Type resultType,
-            function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  /// A map over the iteration space of the first of `inputs` (read with the
+  /// identity map; the others with `extraMaps`) into a new tensor of its
+  /// shape and `resultType` elements.
+  Value elementwise(ValueRange inputs, ArrayRef<AffineMap> extraMaps, Type resultType,
+                    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
     SmallVector<AffineMap> maps{identity()};
     maps.append(extraMaps.begin(), extraMaps.end());
     maps.push_back(identity());
     Value init = empty(inputs.front(), allDims(), resultType);
-    return linalg::GenericOp::create(
-               b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps, iterators(false),
-               "", "",
-               [&](OpBuilder &nb, Location nloc, ValueRange args) {
-                 linalg::YieldOp::create(nb, nloc, ValueRange{body(nb, nloc, args.drop_back())});
-               })
+    return linalg::GenericOp::create(b, loc, TypeRange{init.getType()}, inputs, ValueRange{init},
+                                     maps, iterators(false), "", "",
+                                     [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                                       linalg::YieldOp::create(
+                                           nb, nloc, ValueRange{body(nb, nloc, args.drop_back())});
+                                     })
         .getResult(0);
   }
 
@@ -256,7 +256,7 @@ std::pair<Value, Value> NormLowering::lower() {
       maps.push_back(weightMap(parts.skipBias));
     }
     auto sumElem = mlir::cast<ShapedType>(parts.resultTypes[1]).getElementType();
-    sum = map(inputs, maps, sumElem, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+    sum = elementwise(inputs, maps, sumElem, [&](OpBuilder &nb, Location nloc, ValueRange args) {
       Value acc = convert(args[0], stat);
       for (Value term : args.drop_front())
         acc = arith::AddFOp::create(nb, nloc, acc, convert(term, stat));
@@ -277,7 +277,7 @@ std::pair<Value, Value> NormLowering::lower() {
         /*keepDims=*/true);
     Value stored = x;
     if (elem != stat)
-      stored = map(x, {}, stat, [&](OpBuilder &, Location, ValueRange args) {
+      stored = elementwise(x, {}, stat, [&](OpBuilder &, Location, ValueRange args) {
         return convert(args[0], stat);
       });
     x = tensor::ConcatOp::create(b, loc, rank - 1, ValueRange{stored, last});
@@ -316,29 +316,30 @@ std::pair<Value, Value> NormLowering::lower() {
     inputs.push_back(parts.bias);
     maps.push_back(weightMap(parts.bias));
   }
-  Value result = map(inputs, maps, resultElem, [&](OpBuilder &nb, Location nloc, ValueRange args) {
-    Value v = convert(args[0], stat);
-    Value var;
-    if (parts.layerNorm) {
-      Value mean = arith::MulFOp::create(nb, nloc, args[1], constant(invHidden));
-      v = arith::SubFOp::create(nb, nloc, v, mean);
-      var = arith::MulFOp::create(nb, nloc, args[2], constant(invHidden));
-    } else {
-      var = arith::MulFOp::create(nb, nloc, args[1], constant(invHidden));
-    }
-    Value rstd = math::RsqrtOp::create(
-        nb, nloc, arith::AddFOp::create(nb, nloc, var, constant(parts.epsilon)));
-    Value y = arith::MulFOp::create(nb, nloc, v, rstd);
-    if (scaleIndex >= 0) {
-      Value g = convert(args[scaleIndex], stat);
-      if (parts.unitOffset)
-        g = arith::AddFOp::create(nb, nloc, g, constant(1.0));
-      y = arith::MulFOp::create(nb, nloc, y, g);
-    }
-    if (biasIndex >= 0)
-      y = arith::AddFOp::create(nb, nloc, y, convert(args[biasIndex], stat));
-    return convert(y, resultElem);
-  });
+  Value result =
+      elementwise(inputs, maps, resultElem, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value v = convert(args[0], stat);
+        Value var;
+        if (parts.layerNorm) {
+          Value mean = arith::MulFOp::create(nb, nloc, args[1], constant(invHidden));
+          v = arith::SubFOp::create(nb, nloc, v, mean);
+          var = arith::MulFOp::create(nb, nloc, args[2], constant(invHidden));
+        } else {
+          var = arith::MulFOp::create(nb, nloc, args[1], constant(invHidden));
+        }
+        Value rstd = math::RsqrtOp::create(
+            nb, nloc, arith::AddFOp::create(nb, nloc, var, constant(parts.epsilon)));
+        Value y = arith::MulFOp::create(nb, nloc, v, rstd);
+        if (scaleIndex >= 0) {
+          Value g = convert(args[scaleIndex], stat);
+          if (parts.unitOffset)
+            g = arith::AddFOp::create(nb, nloc, g, constant(1.0));
+          y = arith::MulFOp::create(nb, nloc, y, g);
+        }
+        if (biasIndex >= 0)
+          y = arith::AddFOp::create(nb, nloc, y, convert(args[biasIndex], stat));
+        return convert(y, resultElem);
+      });
   return {result, sum};
 }
 
