@@ -7,8 +7,12 @@
   norm_cpu_check.py run --tools DIR --mlir-tools DIR --libs DIR CASE...   # all of it
 
 CASE is KIND:DTYPE:SHAPE[:axis=A][:eps=E][:unit_offset][:noscale][:nobias]
-[:skip_bias][:wdtype=T], e.g. `skip_layer_norm:bf16:3x8x64:skip_bias`; a dim written dN is dynamic
-in the norm's type (N at run time). @main
+[:skip_bias][:wdtype=T][:vrow=DIMS], e.g. `skip_layer_norm:bf16:3x8x64:skip_bias`; a dim written
+dN is dynamic in the norm's type (N at run time). SHAPE is the shape of the
+norm's input: for crms_norm the stored d - 1 entries of each row (the result
+and the weights have d), for rms_scale the tensor whose rows give 1/RMS;
+rms_scale's value has SHAPE's dims before the axis and DIMS from the axis on
+(default SHAPE's). @main
 builds the inputs (values exactly representable in DTYPE, gamma != 1,
 beta != 0), calls the norm and prints each result with printMemrefF32;
 `check` rebuilds the same inputs from the seed, computes the norm in float64
@@ -28,15 +32,30 @@ from emulate_gpu_kernels import round_to  # noqa: E402  (one rounding for both c
 TOL = {"f32": 1e-5, "f16": 2e-3, "bf16": 1e-2}
 
 
+KINDS = ("rms_norm", "layer_norm", "crms_norm", "skip_rms_norm", "skip_layer_norm", "rms_scale")
+
+
+def parse_dims(text):
+    """`4xd8` -> ([4, 8], [False, True]): sizes and which are dynamic in the norm's type."""
+    dims = text.split("x")
+    return [int(d.lstrip("d")) for d in dims], [d.startswith("d") for d in dims]
+
+
 def parse_case(text):
     parts = text.split(":")
-    case = {"kind": parts[0], "dtype": parts[1],
-            "shape": [int(d.lstrip("d")) for d in parts[2].split("x")],
-            "dynamic": [d.startswith("d") for d in parts[2].split("x")], "axis": None, "eps": 1e-5,
-            "unit_offset": False, "scale": True, "bias": parts[0].endswith("layer_norm"),
-            "skip_bias": False, "wdtype": parts[1]}
+    if parts[0] not in KINDS:
+        sys.exit(f"unknown kind {parts[0]}")
+    shape, dynamic = parse_dims(parts[2])
+    # crms_norm comes from a LayerNorm: it keeps the bias; rms_scale has no weights.
+    weights = parts[0] != "rms_scale"
+    case = {"kind": parts[0], "dtype": parts[1], "shape": shape, "dynamic": dynamic,
+            "axis": None, "eps": 1e-5, "unit_offset": False, "scale": weights,
+            "bias": parts[0].endswith("layer_norm") or parts[0] == "crms_norm",
+            "skip_bias": False, "wdtype": parts[1], "vrow": None}
     for opt in parts[3:]:
-        if opt.startswith("axis="):
+        if opt.startswith("vrow=") and case["kind"] == "rms_scale":
+            case["vrow"] = parse_dims(opt[5:])
+        elif opt.startswith("axis=") and case["kind"] in ("rms_norm", "layer_norm", "rms_scale"):
             case["axis"] = int(opt[5:])
         elif opt.startswith("eps="):
             case["eps"] = float(opt[4:])
@@ -55,14 +74,36 @@ def parse_case(text):
     rank = len(case["shape"])
     if case["axis"] is None:
         case["axis"] = rank - 1
+    axis = case["axis"]
+    # The operands' and the result's (sizes, dynamic flags).
+    case["x"] = (shape, dynamic)
+    if case["kind"] == "rms_scale":
+        vrow = case["vrow"] or (shape[axis:], [False] * (rank - axis))
+        if len(vrow[0]) != rank - axis:
+            sys.exit(f"vrow must have the {rank - axis} dims from axis {axis} on")
+        case["value"] = (shape[:axis] + vrow[0], dynamic[:axis] + vrow[1])
+        case["out"] = case["value"]
+    elif case["kind"] == "crms_norm":
+        case["out"] = (shape[:-1] + [shape[-1] + 1], dynamic)
+    else:
+        case["out"] = case["x"]
+    case["wshape"] = case["out"][0][axis:]
     return case
 
 
 def inputs(case, seed):
     rng = np.random.default_rng(seed)
-    shape, axis = case["shape"], case["axis"]
-    wshape = shape[axis:]
-    x = {"x": round_to(rng.normal(0.5, 1.5, shape), case["dtype"])}
+    shape, wshape = case["shape"], case["wshape"]
+    if case["kind"] == "crms_norm":
+        # The first d - 1 entries of zero-mean rows, as the residual stream
+        # after norm-pre-ln-to-rms{compress=1} holds them.
+        full = rng.normal(0.0, 1.5, case["out"][0])
+        full -= full.mean(-1, keepdims=True)
+        x = {"x": round_to(full[..., :-1], case["dtype"])}
+    else:
+        x = {"x": round_to(rng.normal(0.5, 1.5, shape), case["dtype"])}
+    if case["kind"] == "rms_scale":
+        x["value"] = round_to(rng.normal(0.0, 1.0, case["value"][0]), case["dtype"])
     if case["kind"].startswith("skip_"):
         x["skip"] = round_to(rng.normal(0.0, 1.0, shape), case["dtype"])
     if case["scale"]:
@@ -89,53 +130,61 @@ def dense(values):
 def gen(case, seed):
     ins = inputs(case, seed)
     kind, dt, wdt = case["kind"], case["dtype"], case["wdtype"]
-    t = ttype(case["shape"], dt, case["dynamic"])
-    st = ttype(case["shape"], dt)  # the static type of @main's tensors
-    wt = ttype(case["shape"][case["axis"]:], wdt)
+    # Each operand's type in the norm (dynamic dims as ?) and in @main (static).
+    types = {"x": case["x"], "skip": case["x"], "value": case.get("value")}
+    norm_types, main_types = {}, {}
+    for name in ["value", "x", "skip", "scale", "bias", "skip_bias"]:
+        if name not in ins:
+            continue
+        if name in types:
+            norm_types[name] = ttype(types[name][0], dt, types[name][1])
+            main_types[name] = ttype(types[name][0], dt)
+        else:
+            norm_types[name] = main_types[name] = ttype(case["wshape"], wdt)
+    args = list(norm_types)
+    t = norm_types["x"]
+    rt = ttype(case["out"][0], dt, case["out"][1])  # the result (and the sum)
     lines = ["func.func private @printMemrefF32(memref<*xf32>) attributes {llvm.emit_c_interface}"]
-    args, types = [], []
-    for name in ["x", "skip", "scale", "bias", "skip_bias"]:
-        if name in ins:
-            args.append(name)
-            types.append(t if name in ("x", "skip") else wt)
-    sig = ", ".join(f"%{a}: {ty}" for a, ty in zip(args, types))
+    sig = ", ".join(f"%{a}: {norm_types[a]}" for a in args)
     attrs = [f"epsilon = {case['eps']:e} : f32"]
     if case["unit_offset"]:
         attrs.append("unit_offset")
-    if not kind.startswith("skip_"):
+    if kind in ("rms_norm", "layer_norm", "rms_scale"):
         attrs.append(f"axis = {case['axis']} : i64")
-    opt = "".join(f" {n}(%{n} : {wt})" for n in ["scale", "bias", "skip_bias"] if n in ins)
+    attrs = "{" + ", ".join(attrs) + "}"
+    opt = "".join(f" {n}(%{n} : {norm_types[n]})" for n in ["scale", "bias", "skip_bias"] if n in ins)
+    outs = 2 if kind.startswith("skip_") else 1
+    lines.append(f"func.func @norm({sig}) -> ({', '.join([rt] * outs)}) {{")
     if kind.startswith("skip_"):
-        lines += [f"func.func @norm({sig}) -> ({t}, {t}) {{",
-                  f"  %y, %sum = norm.{kind} %x, %skip{opt} {{{', '.join(attrs)}}} : {t}, {t} -> {t}, {t}",
-                  f"  return %y, %sum : {t}, {t}", "}"]
-        outs = 2
+        lines.append(f"  %y, %sum = norm.{kind} %x, %skip{opt} {attrs} : {t}, {t} -> {t}, {t}")
+    elif kind == "rms_scale":
+        lines.append(f"  %y = norm.rms_scale %value by %x {attrs} : {norm_types['value']}, {t} -> {rt}")
     else:
-        lines += [f"func.func @norm({sig}) -> {t} {{",
-                  f"  %y = norm.{kind} %x{opt} {{{', '.join(attrs)}}} : {t} -> {t}",
-                  f"  return %y : {t}", "}"]
-        outs = 1
+        lines.append(f"  %y = norm.{kind} %x{opt} {attrs} : {t} -> {rt}")
+    lines += [f"  return {'%y, %sum' if outs == 2 else '%y'} : {', '.join([rt] * outs)}", "}"]
     lines.append("func.func @main() {")
-    for a, ty in zip(args, types):
-        ty = st if ty == t else ty
+    names = []
+    for a in args:
+        ty, nty = main_types[a], norm_types[a]
         f32ty = ty.replace(dt + ">", "f32>").replace(wdt + ">", "f32>")
         if f32ty != ty:
             lines.append(f"  %{a}_f32 = arith.constant {dense(ins[a])} : {f32ty}")
             lines.append(f"  %{a} = arith.truncf %{a}_f32 : {f32ty} to {ty}")
         else:
             lines.append(f"  %{a} = arith.constant {dense(ins[a])} : {ty}")
-        if ty == st and st != t:
-            lines.append(f"  %{a}_dyn = tensor.cast %{a} : {st} to {t}")
+        if nty != ty:
+            lines.append(f"  %{a}_dyn = tensor.cast %{a} : {ty} to {nty}")
+        names.append(f"%{a}_dyn" if nty != ty else f"%{a}")
     res = ", ".join(f"%r{i}" for i in range(outs))
-    names = [f"%{a}_dyn" if ty == t and st != t else f"%{a}" for a, ty in zip(args, types)]
     lines.append(f"  {res} = call @norm({', '.join(names)}) : "
-                 f"({', '.join(types)}) -> ({', '.join([t] * outs)})")
-    f32t = ttype(case["shape"], "f32")
+                 f"({', '.join(norm_types[a] for a in args)}) -> ({', '.join([rt] * outs)})")
+    st = ttype(case["out"][0], dt)
+    f32t = ttype(case["out"][0], "f32")
     mt = f32t.replace("tensor", "memref")
     for i in range(outs):
         value = f"%r{i}"
-        if st != t:
-            lines.append(f"  %s{i} = tensor.cast %r{i} : {t} to {st}")
+        if st != rt:
+            lines.append(f"  %s{i} = tensor.cast %r{i} : {rt} to {st}")
             value = f"%s{i}"
         if dt != "f32":
             lines.append(f"  %e{i} = arith.extf {value} : {st} to {f32t}")
@@ -157,9 +206,13 @@ def reference(case, ins):
             x = x + ins["skip_bias"]
         x = round_to(x.astype(np.float32), case["dtype"]).astype(np.float64)
         total = x
+    if case["kind"] == "crms_norm":
+        x = np.concatenate([x, -x.sum(-1, keepdims=True)], axis=-1)
     dims = tuple(range(axis, x.ndim))
     mean = x.mean(dims, keepdims=True) if "layer_norm" in case["kind"] else 0.0
     var = ((x - mean) ** 2).mean(dims, keepdims=True)
+    if case["kind"] == "rms_scale":
+        return [ins["value"].astype(np.float64) / np.sqrt(var + case["eps"])]
     y = (x - mean) / np.sqrt(var + case["eps"])
     if "scale" in ins:
         y = y * (ins["scale"] + (1.0 if case["unit_offset"] else 0.0))

@@ -105,16 +105,19 @@ def NormLowerSubgroupReduce
 def ConvertNormToLinalg : Pass<"convert-norm-to-linalg", "ModuleOp"> {
   let summary = "Lower norm ops to linalg on tensors (the CPU reference path)";
   let description = [{
-    Rewrites `norm.rms_norm`, `norm.layer_norm`, `norm.skip_rms_norm` and
-    `norm.skip_layer_norm` into `linalg.generic` reductions and elementwise
-    maps on tensors, with statistics in fp32 (or the input type when wider)
-    and LayerNorm's variance taken around the mean. Upstream bufferization
+    Rewrites `norm.rms_norm`, `norm.layer_norm`, `norm.crms_norm`,
+    `norm.skip_rms_norm`, `norm.skip_layer_norm` and `norm.rms_scale` into
+    `linalg.generic` reductions and elementwise maps on tensors, with
+    statistics in fp32 (or the widest operand type when wider) and
+    LayerNorm's variance taken around the mean. `crms_norm` restores its
+    last entry `-sum(x)` in the statistics type (a `tensor.concat`) and is
+    then an RMSNorm over the full row. Upstream bufferization
     and LLVM lowering then run them on the CPU (test/Conversion/NormToLinalg
     runs them with mlir-runner against a float64 reference): the CPU
     numerics path beside the GPU kernels of convert-norm-to-gpu.
 
-    Refused (remark and report entry): unranked inputs and dynamic
-    normalized dims.
+    Refused (remark and report entry): unranked inputs, weights or
+    `rms_scale` values, and dynamic normalized dims of the input.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
