@@ -21,6 +21,9 @@ which device produced it.
 
   python3 benchmarks/gpu_norms.py --build build [--markdown docs/GPUBenchmarks.md]
   python3 benchmarks/gpu_norms.py --compile-only   # no GPU: compile and list
+  python3 benchmarks/gpu_norms.py --emulate --sizes 3x1024   # no GPU: the whole
+      script against utils/fake-cuda (kernels in the CPU emulator; the times
+      and bandwidths it prints are meaningless and say so)
 """
 
 import argparse
@@ -51,16 +54,24 @@ def mlir_for(hidden, dtype):
 """
 
 
-def compile_kernels(build, workdir):
-    """Every benchmarked kernel in one cubin; returns its path and manifest."""
+def compile_kernels(build, workdir, emulate=False):
+    """Every benchmarked kernel in one cubin; returns its path and manifest.
+    With `emulate`, PTX instead (the fake driver ignores the image) and the
+    generic-form kernels the emulator runs."""
     src = os.path.join(workdir, "norms.mlir")
     with open(src, "w") as f:
         for hidden in sorted({h for _, h in SIZES}):
             for dtype in DTYPES:
                 f.write(mlir_for(hidden, dtype))
+    norm_opt = os.path.join(build, "bin", "norm-opt")
     cubin = os.path.join(workdir, "norms.cubin")
-    subprocess.run([os.path.join(build, "bin", "norm-opt"), src, "--emit=cubin",
+    subprocess.run([norm_opt, src, "--emit=ptx" if emulate else "--emit=cubin",
                     "-o", cubin, "--gpu-manifest=" + cubin + ".json"], check=True)
+    if emulate:
+        subprocess.run([norm_opt, src, "--mlir-print-op-generic", "-o",
+                        os.path.join(workdir, "kernels.generic.mlir"),
+                        "--pass-pipeline=builtin.module(convert-norm-to-gpu,"
+                        "gpu.module(norm-lower-subgroup-reduce))"], check=True)
     with open(cubin + ".json") as f:
         manifest = json.load(f)["kernels"]
     missing = [(h, d, k) for h in {h for _, h in SIZES} for d in DTYPES for k in KINDS
@@ -71,15 +82,27 @@ def compile_kernels(build, workdir):
     return cubin, manifest
 
 
-def run_ours(build, workdir, iterations):
-    cubin, manifest = compile_kernels(build, workdir)
+def fake_driver_env(build, workdir):
+    """The environment that makes norm-gpu-runner load utils/fake-cuda."""
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["LD_LIBRARY_PATH"] = os.path.join(os.path.abspath(build), "lib", "fake-cuda")
+    env["NORM_FAKE_CUDA_KERNELS"] = os.path.join(workdir, "kernels.generic.mlir")
+    env["NORM_FAKE_CUDA_EMULATOR"] = os.path.join(root, "utils", "emulate_gpu_kernels.py")
+    env["NORM_FAKE_CUDA_PYTHON"] = sys.executable
+    return env
+
+
+def run_ours(build, workdir, iterations, emulate=False):
+    cubin, manifest = compile_kernels(build, workdir, emulate)
+    env = fake_driver_env(build, workdir) if emulate else None
     results, copy_gbps, device = {}, None, None
     for rows, hidden in SIZES:
         names = [k["name"] for k in manifest if k["hidden"] == hidden]
         cmd = [os.path.join(build, "bin", "norm-gpu-runner"), cubin, "--bench",
                "--json", f"--rows={rows}", f"--iterations={iterations}"]
         cmd += [f"--kernel={n}" for n in names]
-        out = subprocess.run(cmd, capture_output=True, text=True)
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if out.returncode not in (0, 1):
             sys.exit(f"norm-gpu-runner failed:\n{out.stderr}")
         for line in out.stdout.splitlines():
@@ -179,7 +202,13 @@ def main():
     ap.add_argument("--markdown", help="also write the table to this file")
     ap.add_argument("--compile-only", action="store_true",
                     help="only compile the kernels and list them (no GPU needed)")
+    ap.add_argument("--emulate", action="store_true",
+                    help="no GPU: run through the emulated driver utils/fake-cuda "
+                         "(checks the script and the kernels' numerics, not speed)")
+    ap.add_argument("--sizes", help="TOKENSxHIDDEN,... instead of the issue's four")
     args = ap.parse_args()
+    if args.sizes:
+        SIZES[:] = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
 
     if args.compile_only:
         with tempfile.TemporaryDirectory() as workdir:
@@ -191,21 +220,27 @@ def main():
         return
 
     with tempfile.TemporaryDirectory() as workdir:
-        ours, copy_gbps, device = run_ours(args.build, workdir, args.iterations)
-    theirs, why = run_torch(args.iterations)
+        ours, copy_gbps, device = run_ours(args.build, workdir, args.iterations, args.emulate)
+    theirs, why = (None, "not run with --emulate") if args.emulate else run_torch(args.iterations)
 
     lines = [f"Device: {device}; device-to-device copy: {copy_gbps:.0f} GB/s "
              f"(read + write). Median of {args.iterations} launches, inputs rotated.",
+             *(["EMULATED: no GPU; the checks are real, every time and bandwidth "
+                "below is meaningless."] if args.emulate else []),
              "",
              "| tokens x hidden | dtype | kernel | check | ours (us) | % of copy BW "
              "| eager (us) | torch.compile (us) | vs compile |",
              "|---|---|---|---|---|---|---|---|---|"]
+    failed = 0
     for rows, hidden in SIZES:
         for dtype in DTYPES:
             for kind in KINDS:
                 rec = ours.get((rows, hidden, dtype, kind))
                 if rec is None:
+                    failed += 1
+                    lines.append(f"| {rows}x{hidden} | {dtype} | {kind} | NOT RUN | | | | | |")
                     continue
+                failed += not rec["pass"]
                 us = rec["median_us"]
                 frac = 100.0 * rec["gbps"] / copy_gbps
                 eager = comp = None
@@ -224,6 +259,8 @@ def main():
         with open(args.markdown, "w") as f:
             f.write("# Generated norm kernels: GPU benchmark\n\n"
                     "Produced by `benchmarks/gpu_norms.py`.\n\n" + table + "\n")
+    if failed:
+        sys.exit(f"gpu_norms: {failed} kernel(s) failed their check or did not run")
 
 
 if __name__ == "__main__":
