@@ -40,14 +40,14 @@ static std::string reportName(Operation *op) {
 }
 
 void mlir::norm::recordNormAction(Operation *op, StringRef pass, StringRef action,
-                                  StringRef reason) {
+                                  StringRef reason, StringRef kind) {
   auto module = op->getParentOfType<ModuleOp>();
   if (!module)
     return;
   Builder b(op->getContext());
   SmallVector<NamedAttribute> fields{
       b.getNamedAttr("name", b.getStringAttr(reportName(op))),
-      b.getNamedAttr("kind", b.getStringAttr(getNormKind(op))),
+      b.getNamedAttr("kind", b.getStringAttr(kind.empty() ? getNormKind(op) : kind)),
       b.getNamedAttr("pass", b.getStringAttr(pass)),
       b.getNamedAttr("action", b.getStringAttr(action))};
   if (!reason.empty())
@@ -59,9 +59,10 @@ void mlir::norm::recordNormAction(Operation *op, StringRef pass, StringRef actio
   module->setAttr(kReportAttr, b.getArrayAttr(records));
 }
 
-void mlir::norm::recordNormRefusal(Operation *op, StringRef pass, StringRef reason) {
+void mlir::norm::recordNormRefusal(Operation *op, StringRef pass, StringRef reason,
+                                   StringRef kind) {
   op->emitRemark() << pass << ": left unchanged: " << reason;
-  recordNormAction(op, pass, "refused", reason);
+  recordNormAction(op, pass, "refused", reason, kind);
 }
 
 llvm::json::Object mlir::norm::buildReport(ModuleOp module) {
