@@ -30,6 +30,7 @@ class RMSNorm(nn.Module):
     plain: x * rsqrt(mean(x^2) + eps) * w        (Llama reference code)
     hf:    fp32 cast, x * rsqrt(var + eps), cast back, w * x   (Hugging Face)
     div:   x / sqrt(mean(x * x) + eps) * w
+    pow:   x * (mean(x^2) + eps) ** -0.5 * w    (hand-written, Pow(v, -0.5))
     With unit_offset the gain is (1 + w), Gemma's convention (w starts at 0).
     """
 
@@ -52,7 +53,19 @@ class RMSNorm(nn.Module):
             return gain * hidden.to(input_dtype)
         if self.spelling == "div":
             return x / torch.sqrt((x * x).mean(-1, keepdim=True) + self.eps) * gain
+        if self.spelling == "pow":
+            return x * (x.pow(2).mean(-1, keepdim=True) + self.eps).pow(-0.5) * gain
         raise ValueError(self.spelling)
+
+
+class PowLayerNorm(nn.LayerNorm):
+    """nn.LayerNorm written out with the inverse root as a power,
+    (x - mean) * (var + eps) ** -0.5 * w + b: Pow(v, -0.5) in ONNX."""
+
+    def forward(self, x):
+        centered = x - x.mean(-1, keepdim=True)
+        variance = centered.pow(2).mean(-1, keepdim=True)
+        return centered * (variance + self.eps).pow(-0.5) * self.weight + self.bias
 
 
 NORM_TYPES = (nn.LayerNorm, RMSNorm, nn.BatchNorm1d, nn.BatchNorm2d)
@@ -126,12 +139,14 @@ class PreNormBlock(nn.Module):
 
 
 class GPT2(nn.Module):
-    def __init__(self, vocab=96, positions=16, d=32, heads=4, layers=2, bias=True):
+    def __init__(self, vocab=96, positions=16, d=32, heads=4, layers=2, bias=True,
+                 norm=nn.LayerNorm):
         super().__init__()
         self.wte = nn.Embedding(vocab, d)
         self.wpe = nn.Embedding(positions, d)
-        self.h = nn.ModuleList(PreNormBlock(d, heads, bias=bias) for _ in range(layers))
-        self.ln_f = nn.LayerNorm(d)
+        self.h = nn.ModuleList(PreNormBlock(d, heads, norm=norm, bias=bias)
+                               for _ in range(layers))
+        self.ln_f = norm(d)
 
     def forward(self, input_ids):
         positions = torch.arange(input_ids.shape[1]).unsqueeze(0)
@@ -507,6 +522,10 @@ MODELS = {
                                  {"rms_norm": 5}),
     "llama_rmsnorm_div_opset17": (lambda: Llama("div"), 17, token_inputs(), ["logits"],
                                   {"rms_norm": 5}),
+    "llama_rmsnorm_pow_opset17": (lambda: Llama("pow"), 17, token_inputs(), ["logits"],
+                                  {"rms_norm": 5}),
+    "gpt2_layernorm_pow_opset17": (lambda: GPT2(norm=PowLayerNorm), 17, token_inputs(),
+                                   ["logits"], {"layer_norm": 5}),
     "bert_postln_opset14": (Bert, 14, token_inputs(types=True),
                             ["last_hidden_state", "pooler_output"], {"layer_norm": 5}),
     "bert_postln_opset17": (Bert, 17, token_inputs(types=True),

@@ -98,6 +98,8 @@ CASES = {
                                       5, ALL, 0, DECOMPOSED),
     "llama_rmsnorm_div_opset17": Model(torch_catalogue("llama_rmsnorm_div_opset17"),
                                        5, ALL, 0, DECOMPOSED),
+    "llama_rmsnorm_pow_opset17": Model(torch_catalogue("llama_rmsnorm_pow_opset17"),
+                                       5, ALL, 0, DECOMPOSED),
     "gemma_rmsnorm_plain_opset17": Model(gemma, 5, ALL, 5, DECOMPOSED),
     "rms_norm_linear_rms_norm23": Model(
         helper_graph(models.rms_norm_linear_rms_norm23,

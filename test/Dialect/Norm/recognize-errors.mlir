@@ -100,6 +100,23 @@ func.func @layer_norm_moments_mismatch(%x: tensor<2x4x8xf32>) -> tensor<2x4x8xf3
 
 // -----
 
+// x / (ms + eps)^-0.5 multiplies by the root instead of dividing by it; the
+// reason names the readers of the inverse root.
+// REPORT-LABEL: module attributes {norm.report = [{action = "refused", kind = "rms_norm", name = "r", pass = "norm-recognize", reason = "decomposed RMSNorm chain: the inverse square root (the node producing 'r') is read by node 'd', not by one Mul"}]}
+func.func @rms_norm_divided_by_inverse_root(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %0 = onnx.Mul(%x, %x) : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %1 = onnx.ReduceMean(%0) {axes = array<i64: -1>} : (tensor<4x16xf32>) -> tensor<4x1xf32>
+  %eps = onnx.Constant {value = dense<1.0e-06> : tensor<f32>} : tensor<f32>
+  %2 = onnx.Add(%1, %eps) : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+  %h = onnx.Constant {value = dense<-0.5> : tensor<f32>} : tensor<f32>
+  // expected-remark @below {{is read by node 'd', not by one Mul}}
+  %3 = onnx.Pow(%2, %h) {onnx.outputs = ["r"]} : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+  %4 = onnx.Div(%x, %3) : (tensor<4x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32> loc("d")
+  return %4 : tensor<4x16xf32>
+}
+
+// -----
+
 // No norm candidates, so no remark and no record: a root of something that
 // is not a mean of squares, a mean of cubes, the root of a mean square
 // without epsilon.

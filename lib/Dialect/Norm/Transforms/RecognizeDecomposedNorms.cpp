@@ -42,6 +42,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace mlir::norm;
@@ -380,7 +381,7 @@ public:
   FailureOr<Value> matchPlusEpsilon(Value sum, double &epsilon) {
     auto add = sum.getDefiningOp<AddOp>();
     if (!add)
-      return fail("the root " + describe(root) + " is not of a sum with epsilon");
+      return fail("the root (" + describe(root) + ") is not of a sum with epsilon");
     for (auto [stat, eps] : {std::pair(add.getLhs(), add.getRhs()),
                             std::pair(add.getRhs(), add.getLhs())}) {
       std::optional<double> value = getBroadcastScalar(eps, stat);
@@ -493,6 +494,18 @@ public:
     return fail("the statistic is neither mean((x - mean)^2) nor mean(x^2) - mean^2");
   }
 
+  /// The users of `value` that are not dead side branches, for a failure
+  /// message: "nothing" or their names.
+  std::string describeLiveUsers(Value value) {
+    SmallVector<std::string> live;
+    for (Operation *user : value.getUsers()) {
+      llvm::SetVector<Operation *> scratch;
+      if (!isDeadSideBranch(user, root->getBlock(), ops, scratch))
+        live.push_back(describe(user));
+    }
+    return live.empty() ? "nothing" : llvm::join(live, ", ");
+  }
+
   /// The single user of `value` that is not a dead side branch, or null.
   Operation *getSoleLiveUser(Value value) {
     Operation *live = nullptr;
@@ -518,7 +531,8 @@ public:
     if (!inverse) {
       Operation *user = getSoleLiveUser(rootValue);
       if (!user)
-        return fail(describe(root) + " has no single use that normalizes");
+        return fail(describe(root) + " is read by " + describeLiveUsers(rootValue) +
+                    ", not by one op that normalizes");
       if (auto div = dyn_cast<DivOp>(user)) {
         if (div.getRhs() != rootValue || div.getLhs() == rootValue)
           return fail(describe(div) + " does not divide by the square root");
@@ -529,8 +543,8 @@ public:
                                isa<PowOp>(root)};
         }
       } else if (!isa<ReciprocalOp>(user)) {
-        return fail("the square root " + describe(root) +
-                    " is not used by Div or Reciprocal");
+        return fail("the square root (" + describe(root) +
+                    ") is not used by Div or Reciprocal");
       }
       ops.insert(user);
       inverseRoot = user->getResult(0);
@@ -538,8 +552,9 @@ public:
     }
     auto mul = dyn_cast_or_null<MulOp>(getSoleLiveUser(inverseRoot));
     if (!mul)
-      return fail("the inverse square root " + describe(inverseRoot.getDefiningOp()) +
-                  " is not used by a single Mul");
+      return fail("the inverse square root (" + describe(inverseRoot.getDefiningOp()) +
+                  ") is read by " + describeLiveUsers(inverseRoot) +
+                  ", not by one Mul");
     ops.insert(mul);
     Value numerator = mul.getLhs() == inverseRoot ? mul.getRhs() : mul.getLhs();
     return Normalization{numerator, mul.getResult(), form,
