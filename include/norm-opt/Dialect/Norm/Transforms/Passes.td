@@ -18,14 +18,19 @@ def NormRecognize : Pass<"norm-recognize", "ModuleOp"> {
       -> `norm.skip_layer_norm` / `norm.skip_rms_norm`;
     - decomposed LayerNorm (PyTorch opset 13/14 export; the ONNX function
       body with `var = E[x^2] - E[x]^2`) and decomposed RMSNorm (square by
-      `Pow` or `Mul`; `Sqrt` then `Div`, `Div(1, .)` or `Reciprocal`; with or
+      `Pow` or `Mul`; `Sqrt` (or `Pow(., 0.5)`) then `Div`, `Div(1, .)` or
+      `Reciprocal`, or the inverse root `Pow(., -0.5)` then `Mul`; with or
       without `Cast` to fp32 around the statistics).
 
     A chain is replaced only when it provably computes the norm: the reduced
-    axes are the trailing dims, epsilon is a constant, the weights fit the
-    normalized dims, and no intermediate value is used outside the chain.
-    Anything else is left as it is. Every recognized norm is recorded in the
-    module's `norm.report` attribute (see docs/Report.md).
+    axes are the trailing dims, epsilon and the exponents are constants (a
+    root's exactly +-0.5), the weights fit the normalized dims, and no
+    intermediate value is used outside the chain. Anything else is left as it
+    is. Every recognized norm is recorded in the module's `norm.report`
+    attribute (see docs/Report.md); so is, as `refused` with the reason and a
+    remark, every chain left that has the shape of a norm (the root of a mean
+    of squares, of squared centered values, or of `E[x^2] - E[x]^2`, plus
+    something).
 
     A normalization node that cannot be valid (its scale does not fit the
     normalized shape) is an error.
