@@ -496,6 +496,48 @@ def rms_norm_linear_rms_norm23(d=64, n=48, batch=2, seq=16, seed=0):
                     for name, k in [(h, d), (p, n), ("norm_2", n)]])
 
 
+def skip_rms_norm_swiglu(d=64, ffn=96, vocab=80, batch=2, seq=16, layers=2, seed=0):
+    """onnxruntime's fused residual form: com.microsoft
+    SkipSimplifiedLayerNormalization (the first with a skip bias) before a
+    SwiGLU MLP and, at the end, an LM head; the skip sum output carries the
+    residual stream. Inputs x and r [batch, seq, d]; outputs logits and the
+    last residual sum."""
+    g = GraphBuilder(seed)
+    x, residual = "x", "r"
+    widths = {}  # onnx 1.12 infers no com.microsoft op: declare every type
+    for i in range(layers):
+        p = f"layers.{i}."
+        inputs = [x, residual, g.random(p + "norm.weight", [d], 0.5, offset=1.0)]
+        if i == 0:
+            inputs.append(g.random(p + "norm.skip_bias", [d], 0.3))
+        h, total = p + "norm", p + "sum"
+        g.nodes.append(helper.make_node("SkipSimplifiedLayerNormalization", inputs,
+                                        [h, "", "", total], name=h,
+                                        domain="com.microsoft", epsilon=1e-6))
+        gate, up = g.linear(h, p + "gate_proj", d, ffn), g.linear(h, p + "up_proj", d, ffn)
+        sigmoid = g.node("Sigmoid", [gate], p + "sigmoid")
+        silu = g.node("Mul", [gate, sigmoid], p + "silu")
+        glu = g.node("Mul", [silu, up], p + "glu")
+        x, residual = g.linear(glu, p + "down_proj", ffn, d), total
+        widths.update({name: ffn for name in (gate, up, sigmoid, silu, glu)})
+        widths.update({name: d for name in (h, total, x)})
+    g.nodes.append(helper.make_node(
+        "SkipSimplifiedLayerNormalization",
+        [x, residual, g.random("norm.weight", [d], 0.5, offset=1.0)],
+        ["final_norm", "", "", "sum"], name="final_norm", domain="com.microsoft", epsilon=1e-6))
+    g.linear("final_norm", "logits", d, vocab)
+    model = g.model("skip_rms_norm_swiglu",
+                    [helper.make_tensor_value_info(name, TensorProto.FLOAT, [batch, seq, d])
+                     for name in ("x", "r")],
+                    [helper.make_tensor_value_info("logits", TensorProto.FLOAT,
+                                                   [batch, seq, vocab]),
+                     helper.make_tensor_value_info("sum", TensorProto.FLOAT, [batch, seq, d])],
+                    [helper.make_tensor_value_info(name, TensorProto.FLOAT, [batch, seq, k])
+                     for name, k in list(widths.items()) + [("final_norm", d)]])
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model
+
+
 # --- the catalogue ------------------------------------------------------------------
 
 def token_inputs(batch=2, seq=8, vocab=96, types=False):

@@ -122,6 +122,13 @@ def NormDeferScale : Pass<"norm-defer-scale", "ModuleOp"> {
     can put it in the matmul epilogue and run the reduction beside the
     matmul. The norm op disappears.
 
+    A weightless `norm.skip_rms_norm` normalizes its residual sum
+    `(input + skip) + skip_bias` the same way: the sum becomes those
+    `onnx.Add`s (under the op's sum name), which the residual stream and
+    the linear readers read, and each product gets `s(sum)`. Refused when a
+    skip bias meets a 16-bit type (two Adds would round twice where the op
+    rounds its fp32 sum once).
+
     SwiGLU rule: a reader whose product is only multiplied elementwise
     (`onnx.Mul` with an operand of the same type) into a value read only by
     another linear layer (the down projection) gets its scale after that
@@ -130,7 +137,8 @@ def NormDeferScale : Pass<"norm-defer-scale", "ModuleOp"> {
 
     Refused (remark and report) when a reader is not a linear layer, a
     Gemm reader has a bias `C` (the scale would have to come before it),
-    the norm still has a scale, or its output is a graph output. The
+    the norm still has a scale, or its normalized output is a graph output.
+    The
     rewrite is exact in real arithmetic; in fp32 the result differs by
     rounding only.
 
