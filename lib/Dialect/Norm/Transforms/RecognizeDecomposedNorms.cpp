@@ -497,13 +497,15 @@ public:
   /// The users of `value` that are not dead side branches, for a failure
   /// message: "nothing" or their names.
   std::string describeLiveUsers(Value value) {
-    SmallVector<std::string> live;
+    llvm::SetVector<Operation *> live;
     for (Operation *user : value.getUsers()) {
       llvm::SetVector<Operation *> scratch;
       if (!isDeadSideBranch(user, root->getBlock(), ops, scratch))
-        live.push_back(describe(user));
+        live.insert(user);
     }
-    return live.empty() ? "nothing" : llvm::join(live, ", ");
+    if (live.empty())
+      return "nothing";
+    return llvm::join(llvm::map_range(live, describe), ", ");
   }
 
   /// The single user of `value` that is not a dead side branch, or null.
@@ -732,8 +734,10 @@ std::string spellingOf(StringRef kind, ArrayRef<StringRef> details) {
 //===----------------------------------------------------------------------===//
 
 /// LayerNorm as exported by PyTorch at opsets 13/14 (and any spelling with
-/// the same math): `ReduceMean, Sub, Pow, ReduceMean, Add(eps), Sqrt, Div`,
-/// then optionally `Mul(gamma)` and `Add(beta)`.
+/// the same math): `ReduceMean, Sub, Pow, ReduceMean, Add(eps), Sqrt, Div`
+/// (or any root and normalization `matchNormalization` takes, e.g.
+/// `Mul(x - mean, Pow(var + eps, -0.5))`), then optionally `Mul(gamma)` and
+/// `Add(beta)`.
 LogicalResult rewriteLayerNormChain(ChainMatcher &m) {
   PatternRewriter &rewriter = m.getRewriter();
   auto core = m.matchCenteredNormalization();
@@ -842,8 +846,9 @@ LogicalResult rewriteFlattenedLayerNormChain(ChainMatcher &m) {
       });
 }
 
-/// RMSNorm: `x / sqrt(mean(x^2) + eps)` or `x * (1 / sqrt(...))` /
-/// `x * Reciprocal(sqrt(...))`, the square by `Pow(x, 2)` or `Mul(x, x)`,
+/// RMSNorm: `x / sqrt(mean(x^2) + eps)`, `x * (1 / sqrt(...))`,
+/// `x * Reciprocal(sqrt(...))` or `x * (mean(x^2) + eps)^-0.5` (the square
+/// root also as `Pow(., 0.5)`), the square by `Pow(x, 2)` or `Mul(x, x)`,
 /// with or without a lossless Cast to fp32 before the statistics and the
 /// Cast back after them (the Hugging Face Llama spelling), then optionally
 /// `Mul(gamma)`, or `Mul(Add(w, 1))` for Gemma's `(1 + w)` gain.
