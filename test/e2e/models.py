@@ -30,6 +30,7 @@ class RMSNorm(nn.Module):
     plain: x * rsqrt(mean(x^2) + eps) * w        (Llama reference code)
     hf:    fp32 cast, x * rsqrt(var + eps), cast back, w * x   (Hugging Face)
     div:   x / sqrt(mean(x * x) + eps) * w
+    pow:   x * (mean(x^2) + eps) ** -0.5 * w    (hand-written, Pow(v, -0.5))
     With unit_offset the gain is (1 + w), Gemma's convention (w starts at 0).
     """
 
@@ -52,7 +53,19 @@ class RMSNorm(nn.Module):
             return gain * hidden.to(input_dtype)
         if self.spelling == "div":
             return x / torch.sqrt((x * x).mean(-1, keepdim=True) + self.eps) * gain
+        if self.spelling == "pow":
+            return x * (x.pow(2).mean(-1, keepdim=True) + self.eps).pow(-0.5) * gain
         raise ValueError(self.spelling)
+
+
+class PowLayerNorm(nn.LayerNorm):
+    """nn.LayerNorm written out with the inverse root as a power,
+    (x - mean) * (var + eps) ** -0.5 * w + b: Pow(v, -0.5) in ONNX."""
+
+    def forward(self, x):
+        centered = x - x.mean(-1, keepdim=True)
+        variance = centered.pow(2).mean(-1, keepdim=True)
+        return centered * (variance + self.eps).pow(-0.5) * self.weight + self.bias
 
 
 NORM_TYPES = (nn.LayerNorm, RMSNorm, nn.BatchNorm1d, nn.BatchNorm2d)
@@ -126,12 +139,14 @@ class PreNormBlock(nn.Module):
 
 
 class GPT2(nn.Module):
-    def __init__(self, vocab=96, positions=16, d=32, heads=4, layers=2, bias=True):
+    def __init__(self, vocab=96, positions=16, d=32, heads=4, layers=2, bias=True,
+                 norm=nn.LayerNorm):
         super().__init__()
         self.wte = nn.Embedding(vocab, d)
         self.wpe = nn.Embedding(positions, d)
-        self.h = nn.ModuleList(PreNormBlock(d, heads, bias=bias) for _ in range(layers))
-        self.ln_f = nn.LayerNorm(d)
+        self.h = nn.ModuleList(PreNormBlock(d, heads, norm=norm, bias=bias)
+                               for _ in range(layers))
+        self.ln_f = norm(d)
 
     def forward(self, input_ids):
         positions = torch.arange(input_ids.shape[1]).unsqueeze(0)
@@ -481,6 +496,48 @@ def rms_norm_linear_rms_norm23(d=64, n=48, batch=2, seq=16, seed=0):
                     for name, k in [(h, d), (p, n), ("norm_2", n)]])
 
 
+def skip_rms_norm_swiglu(d=64, ffn=96, vocab=80, batch=2, seq=16, layers=2, seed=0):
+    """onnxruntime's fused residual form: com.microsoft
+    SkipSimplifiedLayerNormalization (the first with a skip bias) before a
+    SwiGLU MLP and, at the end, an LM head; the skip sum output carries the
+    residual stream. Inputs x and r [batch, seq, d]; outputs logits and the
+    last residual sum."""
+    g = GraphBuilder(seed)
+    x, residual = "x", "r"
+    widths = {}  # onnx 1.12 infers no com.microsoft op: declare every type
+    for i in range(layers):
+        p = f"layers.{i}."
+        inputs = [x, residual, g.random(p + "norm.weight", [d], 0.5, offset=1.0)]
+        if i == 0:
+            inputs.append(g.random(p + "norm.skip_bias", [d], 0.3))
+        h, total = p + "norm", p + "sum"
+        g.nodes.append(helper.make_node("SkipSimplifiedLayerNormalization", inputs,
+                                        [h, "", "", total], name=h,
+                                        domain="com.microsoft", epsilon=1e-6))
+        gate, up = g.linear(h, p + "gate_proj", d, ffn), g.linear(h, p + "up_proj", d, ffn)
+        sigmoid = g.node("Sigmoid", [gate], p + "sigmoid")
+        silu = g.node("Mul", [gate, sigmoid], p + "silu")
+        glu = g.node("Mul", [silu, up], p + "glu")
+        x, residual = g.linear(glu, p + "down_proj", ffn, d), total
+        widths.update({name: ffn for name in (gate, up, sigmoid, silu, glu)})
+        widths.update({name: d for name in (h, total, x)})
+    g.nodes.append(helper.make_node(
+        "SkipSimplifiedLayerNormalization",
+        [x, residual, g.random("norm.weight", [d], 0.5, offset=1.0)],
+        ["final_norm", "", "", "sum"], name="final_norm", domain="com.microsoft", epsilon=1e-6))
+    g.linear("final_norm", "logits", d, vocab)
+    model = g.model("skip_rms_norm_swiglu",
+                    [helper.make_tensor_value_info(name, TensorProto.FLOAT, [batch, seq, d])
+                     for name in ("x", "r")],
+                    [helper.make_tensor_value_info("logits", TensorProto.FLOAT,
+                                                   [batch, seq, vocab]),
+                     helper.make_tensor_value_info("sum", TensorProto.FLOAT, [batch, seq, d])],
+                    [helper.make_tensor_value_info(name, TensorProto.FLOAT, [batch, seq, k])
+                     for name, k in list(widths.items()) + [("final_norm", d)]])
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model
+
+
 # --- the catalogue ------------------------------------------------------------------
 
 def token_inputs(batch=2, seq=8, vocab=96, types=False):
@@ -507,6 +564,10 @@ MODELS = {
                                  {"rms_norm": 5}),
     "llama_rmsnorm_div_opset17": (lambda: Llama("div"), 17, token_inputs(), ["logits"],
                                   {"rms_norm": 5}),
+    "llama_rmsnorm_pow_opset17": (lambda: Llama("pow"), 17, token_inputs(), ["logits"],
+                                  {"rms_norm": 5}),
+    "gpt2_layernorm_pow_opset17": (lambda: GPT2(norm=PowLayerNorm), 17, token_inputs(),
+                                   ["logits"], {"layer_norm": 5}),
     "bert_postln_opset14": (Bert, 14, token_inputs(types=True),
                             ["last_hidden_state", "pooler_output"], {"layer_norm": 5}),
     "bert_postln_opset17": (Bert, 17, token_inputs(types=True),

@@ -21,7 +21,8 @@ Models (models.py):
   llama_rmsnorm23       Llama-style with opset-23 RMSNormalization nodes
                         (onnx.helper), SwiGLU, no biases, untied head
   llama_rmsnorm_*       PyTorch Llama-style exports, RMSNorm decomposed in
-                        the plain, Hugging Face and divide spellings
+                        the plain, Hugging Face, divide and ** -0.5
+                        spellings
   gemma_rmsnorm_plain_opset17
                         the Llama export with Gemma's (1 + w) gains, without
                         constant folding, so that the (1 + w) stays in the
@@ -31,6 +32,9 @@ Models (models.py):
                         --norm-defer-scale and its cancel-before-rms-norm
                         option (on inputs with mean(x^2) = 9, so that the
                         cancelled factor matters to the second norm's eps)
+  skip_rms_norm_swiglu  com.microsoft SkipSimplifiedLayerNormalization (one
+                        with a skip bias) before SwiGLU MLPs and an LM head,
+                        the residual stream carried by the skip sum output
 
 Usage: run_fold_weights.py [-k SUBSTRING]
 """
@@ -98,11 +102,18 @@ CASES = {
                                       5, ALL, 0, DECOMPOSED),
     "llama_rmsnorm_div_opset17": Model(torch_catalogue("llama_rmsnorm_div_opset17"),
                                        5, ALL, 0, DECOMPOSED),
+    "llama_rmsnorm_pow_opset17": Model(torch_catalogue("llama_rmsnorm_pow_opset17"),
+                                       5, ALL, 0, DECOMPOSED),
     "gemma_rmsnorm_plain_opset17": Model(gemma, 5, ALL, 5, DECOMPOSED),
     "rms_norm_linear_rms_norm23": Model(
         helper_graph(models.rms_norm_linear_rms_norm23,
                      lambda rng: {"x": (3 * rng.standard_normal((2, 16, 64))).astype(np.float32)}),
         2, ["fold-weights", "defer-scale", "defer-scale-cancel"], 0, None),
+    "skip_rms_norm_swiglu": Model(
+        helper_graph(models.skip_rms_norm_swiglu,
+                     lambda rng: {k: rng.standard_normal((2, 16, 64)).astype(np.float32)
+                                  for k in ("x", "r")}),
+        3, ["fold-weights", "defer-scale"], 0, None),
 }
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """End-to-end suite over models exported by torch.onnx.export (models.py):
-GPT-2-style Pre-LN (opsets 13 and 17), Llama-style RMSNorm in three
-spellings, BERT-style Post-LN, and a small ViT with BatchNorm.
+GPT-2-style Pre-LN (opsets 13 and 17, and with a LayerNorm written as
+(x - mean) * (var + eps) ** -0.5), Llama-style RMSNorm in four spellings,
+BERT-style Post-LN, and a small ViT with BatchNorm.
 
 For each model, one case:
   norm-opt model.onnx -o out.onnx --report r.json   (and -o ir.mlir)

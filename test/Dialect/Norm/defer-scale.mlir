@@ -117,3 +117,53 @@ func.func @refuse_nonlinear(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
   %r = onnx.node "Relu"(%y) : (tensor<8x4xf32>) -> tensor<8x4xf32> loc("act")
   return %r : tensor<8x4xf32>
 }
+
+// -----
+
+// Weightless skip RMSNorm: the readers read the residual sum, which becomes
+// Add(Add(input, skip), skip_bias) under the op's sum name; the residual
+// stream reads the same value, and each product gets the factor of the sum.
+// CHECK-LABEL: module attributes {norm.report = [{action = "deferred", kind = "skip_rms_norm", name = "n", pass = "norm-defer-scale", reason = "1/RMS applied after 2 linear layer(s), 0 of them past the down projection, 0 cancelled by a following RMSNorm; they read the residual sum (Add)"}]}
+// CHECK-LABEL: func.func @skip_rms_norm
+// CHECK-SAME: (%[[X:.*]]: tensor<2x8x4xf32>, %[[S:.*]]: tensor<2x8x4xf32>, %[[B:.*]]: tensor<4xf32>)
+// CHECK-NOT: norm.skip_rms_norm
+// CHECK: %[[A:.*]] = onnx.Add(%[[X]], %[[S]])
+// CHECK: %[[SUM:.*]] = onnx.Add(%[[A]], %[[B]]) {onnx.outputs = ["h"]}
+// CHECK: %[[M:.*]] = onnx.MatMul(%[[SUM]], %{{.*}})
+// CHECK: %[[F:.*]] = norm.rms_scale %[[M]] by %[[SUM]] {epsilon = 9.99999997E-7 : f32}
+// CHECK: %[[M2:.*]] = onnx.MatMul(%[[SUM]], %{{.*}})
+// CHECK: %[[F2:.*]] = norm.rms_scale %[[M2]] by %[[SUM]] {epsilon = 9.99999997E-7 : f32}
+// CHECK: %[[R:.*]] = onnx.Add(%[[SUM]], %[[F]])
+// CHECK: return %[[R]], %[[F2]]
+// CANCEL-LABEL: func.func @skip_rms_norm
+// CANCEL: norm.rms_scale
+// CANCEL: norm.rms_scale
+// CANCEL: return
+func.func @skip_rms_norm(%x: tensor<2x8x4xf32>, %s: tensor<2x8x4xf32>, %b: tensor<4xf32>) -> (tensor<2x8x4xf32>, tensor<2x8x3xf32>) {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x4xf32> : tensor<4x4xf32>
+  %w2 = onnx.initializer "w2" = dense<1.0> : tensor<4x3xf32> : tensor<4x3xf32>
+  %y, %h = norm.skip_rms_norm %x, %s skip_bias(%b : tensor<4xf32>) {epsilon = 1.0e-06 : f32, onnx.outputs = ["n", "h"]} : tensor<2x8x4xf32>, tensor<2x8x4xf32> -> tensor<2x8x4xf32>, tensor<2x8x4xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<2x8x4xf32>, tensor<4x4xf32>) -> tensor<2x8x4xf32>
+  %m2 = onnx.MatMul(%y, %w2) : (tensor<2x8x4xf32>, tensor<4x3xf32>) -> tensor<2x8x3xf32>
+  %r = onnx.Add(%h, %m) : (tensor<2x8x4xf32>, tensor<2x8x4xf32>) -> tensor<2x8x4xf32>
+  return %r, %m2 : tensor<2x8x4xf32>, tensor<2x8x3xf32>
+}
+
+// -----
+
+// Refusals for the skip form: a scale left; a skip bias in fp16, which two
+// Adds would round twice where the op rounds its fp32 sum once.
+func.func @refuse_skip_scale(%x: tensor<8x4xf32>, %s: tensor<8x4xf32>, %g: tensor<4xf32>) -> tensor<8x3xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x3xf32> : tensor<4x3xf32>
+  // expected-remark @+1 {{norm-defer-scale: left unchanged: it has a scale (run --norm-fold-weights first)}}
+  %y, %h = norm.skip_rms_norm %x, %s scale(%g : tensor<4xf32>) : tensor<8x4xf32>, tensor<8x4xf32> -> tensor<8x4xf32>, tensor<8x4xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<8x4xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
+  return %m : tensor<8x3xf32>
+}
+func.func @refuse_skip_bias_fp16(%x: tensor<8x4xf16>, %s: tensor<8x4xf16>, %b: tensor<4xf16>) -> tensor<8x3xf16> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x3xf16> : tensor<4x3xf16>
+  // expected-remark @+1 {{norm-defer-scale: left unchanged: its sum with a skip bias would round twice as Adds in 16-bit floats}}
+  %y, %h = norm.skip_rms_norm %x, %s skip_bias(%b : tensor<4xf16>) : tensor<8x4xf16>, tensor<8x4xf16> -> tensor<8x4xf16>, tensor<8x4xf16>
+  %m = onnx.MatMul(%y, %w) : (tensor<8x4xf16>, tensor<4x3xf16>) -> tensor<8x3xf16>
+  return %m : tensor<8x3xf16>
+}

@@ -131,6 +131,30 @@ func.func @layer_norm_pytorch(%x: tensor<2x3x8xf32>) -> tensor<2x3x8xf32> {
 
 // -----
 
+// (x - mean) * (var + eps)^-0.5 * g + b: the inverse root as Pow(v, -0.5)
+// (hand-written graphs, `var ** -0.5`).
+// CHECK-LABEL: module attributes {norm.report = [{action = "recognized", kind = "layer_norm", name = "y", pass = "norm-recognize", reason = "decomposed LayerNorm (var = mean((x - mean)^2), x * (var + eps)^-0.5)"}]}
+// CHECK-LABEL: func.func @layer_norm_pow_rsqrt
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3x8xf32>, %[[G:.*]]: tensor<8xf32>, %[[B:.*]]: tensor<8xf32>)
+// CHECK-NEXT: %[[Y:.*]] = norm.layer_norm %[[X]] scale(%[[G]] : tensor<8xf32>) bias(%[[B]] : tensor<8xf32>) {onnx.outputs = ["y"]} : tensor<2x3x8xf32> -> tensor<2x3x8xf32>
+// CHECK-NEXT: return %[[Y]]
+func.func @layer_norm_pow_rsqrt(%x: tensor<2x3x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<2x3x8xf32> {
+  %0 = onnx.ReduceMean(%x) {axes = array<i64: -1>} : (tensor<2x3x8xf32>) -> tensor<2x3x1xf32>
+  %1 = onnx.Sub(%x, %0) : (tensor<2x3x8xf32>, tensor<2x3x1xf32>) -> tensor<2x3x8xf32>
+  %2 = onnx.Mul(%1, %1) : (tensor<2x3x8xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32>
+  %3 = onnx.ReduceMean(%2) {axes = array<i64: -1>} : (tensor<2x3x8xf32>) -> tensor<2x3x1xf32>
+  %eps = onnx.Constant {value = dense<1.0e-05> : tensor<f32>} : tensor<f32>
+  %4 = onnx.Add(%3, %eps) : (tensor<2x3x1xf32>, tensor<f32>) -> tensor<2x3x1xf32>
+  %half = onnx.Constant {value = dense<-0.5> : tensor<f32>} : tensor<f32>
+  %5 = onnx.Pow(%4, %half) : (tensor<2x3x1xf32>, tensor<f32>) -> tensor<2x3x1xf32>
+  %6 = onnx.Mul(%5, %1) : (tensor<2x3x1xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32>
+  %7 = onnx.Mul(%6, %g) : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+  %8 = onnx.Add(%7, %b) {onnx.outputs = ["y"]} : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+  return %8 : tensor<2x3x8xf32>
+}
+
+// -----
+
 // Operands in the other order, Mul(d, d) for the square, two trailing dims,
 // and the opset-18 spelling of ReduceMean with axes as a (shared) input.
 // CHECK-LABEL: func.func @layer_norm_swapped_two_dims
@@ -538,6 +562,66 @@ func.func @rms_norm_reciprocal(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %4 = onnx.Reciprocal(%3) : (tensor<4x1xf32>) -> tensor<4x1xf32>
   %5 = onnx.Mul(%4, %x) : (tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return %5 : tensor<4x16xf32>
+}
+
+// -----
+
+// x * (mean(x^2) + eps)^-0.5 * w: the inverse root as Pow(v, -0.5), the
+// exponent a 1-element tensor; then x / (mean(x^2) + eps)^0.5, the square
+// root as Pow(v, 0.5).
+// CHECK-LABEL: module attributes {norm.report = [{action = "recognized", kind = "rms_norm", name = "y", pass = "norm-recognize", reason = "decomposed RMSNorm (mean(x^2), x * (var + eps)^-0.5)"}, {action = "recognized", kind = "rms_norm", name = "z", pass = "norm-recognize", reason = "decomposed RMSNorm (mean(x^2), x / sqrt, sqrt as Pow(v, 0.5))"}]}
+// CHECK-LABEL: func.func @rms_norm_pow_roots
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3x8xf32>, %[[W:.*]]: tensor<8xf32>)
+// CHECK-NEXT: %[[Y:.*]] = norm.rms_norm %[[X]] scale(%[[W]] : tensor<8xf32>) {epsilon = 9.99999997E-7 : f32, onnx.outputs = ["y"]} : tensor<2x3x8xf32> -> tensor<2x3x8xf32>
+// CHECK-NEXT: %[[Z:.*]] = norm.rms_norm %[[X]] {epsilon = 9.99999997E-7 : f32, onnx.outputs = ["z"]} : tensor<2x3x8xf32> -> tensor<2x3x8xf32>
+// CHECK-NEXT: return %[[Y]], %[[Z]]
+func.func @rms_norm_pow_roots(%x: tensor<2x3x8xf32>, %w: tensor<8xf32>) -> (tensor<2x3x8xf32>, tensor<2x3x8xf32>) {
+  %two = onnx.Constant {value = dense<2.0> : tensor<f32>} : tensor<f32>
+  %eps = onnx.Constant {value = dense<1.0e-06> : tensor<f32>} : tensor<f32>
+  %0 = onnx.Pow(%x, %two) : (tensor<2x3x8xf32>, tensor<f32>) -> tensor<2x3x8xf32>
+  %1 = onnx.ReduceMean(%0) {axes = array<i64: -1>} : (tensor<2x3x8xf32>) -> tensor<2x3x1xf32>
+  %2 = onnx.Add(%1, %eps) : (tensor<2x3x1xf32>, tensor<f32>) -> tensor<2x3x1xf32>
+  %minus_half = onnx.Constant {value = dense<-0.5> : tensor<1xf32>} : tensor<1xf32>
+  %3 = onnx.Pow(%2, %minus_half) : (tensor<2x3x1xf32>, tensor<1xf32>) -> tensor<2x3x1xf32>
+  %4 = onnx.Mul(%x, %3) : (tensor<2x3x8xf32>, tensor<2x3x1xf32>) -> tensor<2x3x8xf32>
+  %5 = onnx.Mul(%4, %w) {onnx.outputs = ["y"]} : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+  %10 = onnx.Mul(%x, %x) : (tensor<2x3x8xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32>
+  %11 = onnx.ReduceMean(%10) {axes = array<i64: -1>} : (tensor<2x3x8xf32>) -> tensor<2x3x1xf32>
+  %12 = onnx.Add(%eps, %11) : (tensor<f32>, tensor<2x3x1xf32>) -> tensor<2x3x1xf32>
+  %half = onnx.Constant {value = dense<0.5> : tensor<f32>} : tensor<f32>
+  %13 = onnx.Pow(%12, %half) : (tensor<2x3x1xf32>, tensor<f32>) -> tensor<2x3x1xf32>
+  %14 = onnx.Div(%x, %13) {onnx.outputs = ["z"]} : (tensor<2x3x8xf32>, tensor<2x3x1xf32>) -> tensor<2x3x8xf32>
+  return %5, %14 : tensor<2x3x8xf32>, tensor<2x3x8xf32>
+}
+
+// -----
+
+// Refused: (.)^-0.4 and (.)^-0.5 of a rank-2 exponent (which would widen
+// the rank-1 statistic) are no roots; x / (.)^-0.5 multiplies by the root.
+// CHECK-LABEL: func.func @rms_norm_pow_not_rsqrt
+// CHECK-NOT: norm.
+// CHECK: return
+func.func @rms_norm_pow_not_rsqrt(%x: tensor<16xf32>) -> (tensor<16xf32>, tensor<2x16xf32>, tensor<16xf32>) {
+  %0 = onnx.Mul(%x, %x) : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+  %1 = onnx.ReduceMean(%0) {axes = array<i64: -1>} : (tensor<16xf32>) -> tensor<1xf32>
+  %eps = onnx.Constant {value = dense<1.0e-06> : tensor<f32>} : tensor<f32>
+  %2 = onnx.Add(%1, %eps) : (tensor<1xf32>, tensor<f32>) -> tensor<1xf32>
+  %p = onnx.Constant {value = dense<-0.4> : tensor<f32>} : tensor<f32>
+  %3 = onnx.Pow(%2, %p) : (tensor<1xf32>, tensor<f32>) -> tensor<1xf32>
+  %4 = onnx.Mul(%x, %3) : (tensor<16xf32>, tensor<1xf32>) -> tensor<16xf32>
+  %10 = onnx.Mul(%x, %x) : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+  %11 = onnx.ReduceMean(%10) {axes = array<i64: -1>} : (tensor<16xf32>) -> tensor<1xf32>
+  %12 = onnx.Add(%11, %eps) : (tensor<1xf32>, tensor<f32>) -> tensor<1xf32>
+  %q = onnx.Constant {value = dense<-0.5> : tensor<2x1xf32>} : tensor<2x1xf32>
+  %13 = onnx.Pow(%12, %q) : (tensor<1xf32>, tensor<2x1xf32>) -> tensor<2x1xf32>
+  %14 = onnx.Mul(%x, %13) : (tensor<16xf32>, tensor<2x1xf32>) -> tensor<2x16xf32>
+  %20 = onnx.Mul(%x, %x) : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+  %21 = onnx.ReduceMean(%20) {axes = array<i64: -1>} : (tensor<16xf32>) -> tensor<1xf32>
+  %22 = onnx.Add(%21, %eps) : (tensor<1xf32>, tensor<f32>) -> tensor<1xf32>
+  %h = onnx.Constant {value = dense<-0.5> : tensor<f32>} : tensor<f32>
+  %23 = onnx.Pow(%22, %h) : (tensor<1xf32>, tensor<f32>) -> tensor<1xf32>
+  %24 = onnx.Div(%x, %23) : (tensor<16xf32>, tensor<1xf32>) -> tensor<16xf32>
+  return %4, %14, %24 : tensor<16xf32>, tensor<2x16xf32>, tensor<16xf32>
 }
 
 // -----

@@ -5,6 +5,10 @@
 // the matmul and the reduction can run in parallel and the factor can sit in
 // the matmul epilogue.
 //
+// A weightless skip RMSNorm normalizes the residual sum: its readers read the
+// sum instead, spelled as the `Add`s it is (`(input + skip) + skip_bias`, the
+// order in which the op sums), and the residual stream reads the same value.
+//
 //===----------------------------------------------------------------------===//
 
 #include "norm-opt/Dialect/Norm/Transforms/Passes.h"
@@ -78,23 +82,61 @@ bool feedsRMSNorm(const LinearLayer &reader) {
   return next && type && next.getNormalizedAxis() == type.getRank() - 1;
 }
 
-/// Rewrites one norm, or records why not.
-void deferNorm(RewriterBase &rewriter, RMSNormOp op, bool cancel) {
+/// The residual sum of a skip RMSNorm as ONNX `Add`s, named as the op's sum
+/// output was; the op's sum users read it from now on.
+Value materializeSum(RewriterBase &rewriter, SkipRMSNormOp op) {
+  rewriter.setInsertionPoint(op);
+  Type type = op.getSum().getType();
+  Value sum = onnxir::AddOp::create(rewriter,
+                                    onnxir::derivedNodeLoc(op.getLoc(), "sum"),
+                                    type, op.getInput(), op.getSkip());
+  if (Value bias = op.getSkipBias())
+    sum = onnxir::AddOp::create(rewriter,
+                                onnxir::derivedNodeLoc(op.getLoc(), "sum_bias"),
+                                type, sum, bias);
+  if (auto names = op->getAttrOfType<ArrayAttr>(onnxir::kOutputNamesAttr))
+    if (names.size() > 1 && !cast<StringAttr>(names[1]).getValue().empty())
+      sum.getDefiningOp()->setAttr(onnxir::kOutputNamesAttr,
+                                   rewriter.getArrayAttr({names[1]}));
+  rewriter.replaceAllUsesWith(op.getSum(), sum);
+  return sum;
+}
+
+/// Rewrites one norm (a norm.rms_norm or norm.skip_rms_norm), or records
+/// why not.
+void deferNorm(RewriterBase &rewriter, Operation *op, bool cancel) {
   auto refuse = [&](const Twine &reason) {
     recordNormRefusal(op, kPassName, reason.str());
   };
-  if (op.getScale() || op.getBias())
+  auto rms = dyn_cast<RMSNormOp>(op);
+  auto skip = dyn_cast<SkipRMSNormOp>(op);
+  Value normalized = op->getResult(0);
+  if (rms && (rms.getScale() || rms.getBias()))
     return refuse("it has a scale or bias (run --norm-fold-weights first)");
+  if (skip && skip.getScale())
+    return refuse("it has a scale (run --norm-fold-weights first)");
   std::string reason;
   FailureOr<SmallVector<LinearLayer>> readers =
-      matchLinearReaders(op.getResult(), reason);
+      matchLinearReaders(normalized, reason);
   if (failed(readers))
     return refuse("cannot defer past its readers: " + reason);
   for (const LinearLayer &reader : *readers)
     if (isa<onnxir::GemmOp>(reader.getOp()) && reader.hasBias())
       return refuse("a Gemm reader adds a bias, which must come after the scale");
-  if (op.getInput().getType() != op.getResult().getType())
+  if (rms && rms.getInput().getType() != normalized.getType())
     return refuse("its input and output types differ");
+  if (skip) {
+    Type sumType = skip.getSum().getType();
+    if (sumType != normalized.getType() || sumType != skip.getInput().getType())
+      return refuse("its input, sum and output types differ");
+    // The op sums in fp32 and rounds once; two Adds in a narrower type
+    // would round twice.
+    if (skip.getSkipBias() &&
+        getElementTypeOrSelf(sumType).getIntOrFloatBitWidth() < 32)
+      return refuse("its sum with a skip bias would round twice as Adds in " +
+                    Twine(getElementTypeOrSelf(sumType).getIntOrFloatBitWidth()) +
+                    "-bit floats");
+  }
   // A product without a known type is retyped below; it must not be a graph
   // output, whose type the signature fixes.
   for (const LinearLayer &reader : *readers) {
@@ -119,7 +161,9 @@ void deferNorm(RewriterBase &rewriter, RMSNormOp op, bool cancel) {
     }
   }
 
-  Value x = op.getInput();
+  Value x = rms ? rms.getInput() : materializeSum(rewriter, skip);
+  IntegerAttr axis = rms ? rms.getAxisAttr() : rewriter.getI64IntegerAttr(-1);
+  FloatAttr epsilon = rms ? rms.getEpsilonAttr() : skip.getEpsilonAttr();
   for (const LinearLayer &reader : *readers)
     rewriter.modifyOpInPlace(reader.getOp(),
                              [&] { reader.getOp()->setOperand(0, x); });
@@ -137,13 +181,12 @@ void deferNorm(RewriterBase &rewriter, RMSNormOp op, bool cancel) {
     rewriter.setInsertionPointAfter(place.layer);
     auto scale = RMSScaleOp::create(
         rewriter, onnxir::derivedNodeLoc(place.layer->getLoc(), "rms_scale"),
-        place.target.getType(), place.target, x, op.getAxisAttr(),
-        op.getEpsilonAttr());
+        place.target.getType(), place.target, x, axis, epsilon);
     rewriter.replaceAllUsesExcept(place.target, scale.getResult(), scale);
     // The ONNX name of the product now names the scaled value.
     if (auto names = place.layer->getAttrOfType<ArrayAttr>(onnxir::kOutputNamesAttr)) {
       scale->setAttr(onnxir::kOutputNamesAttr, names);
-      MLIRContext *ctx = op.getContext();
+      MLIRContext *ctx = op->getContext();
       rewriter.modifyOpInPlace(place.layer, [&] {
         place.layer->setAttr(
             onnxir::kOutputNamesAttr,
@@ -155,8 +198,9 @@ void deferNorm(RewriterBase &rewriter, RMSNormOp op, bool cancel) {
   recordNormAction(op, kPassName, "deferred",
                    llvm::formatv("1/RMS applied after {0} linear layer(s), {1} of "
                                  "them past the down projection, {2} cancelled by "
-                                 "a following RMSNorm",
-                                 readers->size(), deferredPast, cancelled)
+                                 "a following RMSNorm{3}",
+                                 readers->size(), deferredPast, cancelled,
+                                 skip ? "; they read the residual sum (Add)" : "")
                        .str());
   rewriter.eraseOp(op);
 }
@@ -164,10 +208,13 @@ void deferNorm(RewriterBase &rewriter, RMSNormOp op, bool cancel) {
 struct NormDeferScalePass : norm::impl::NormDeferScaleBase<NormDeferScalePass> {
   using NormDeferScaleBase::NormDeferScaleBase;
   void runOnOperation() override {
-    SmallVector<RMSNormOp> norms;
-    getOperation()->walk([&](RMSNormOp op) { norms.push_back(op); });
+    SmallVector<Operation *> norms;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<RMSNormOp, SkipRMSNormOp>(op))
+        norms.push_back(op);
+    });
     IRRewriter rewriter(&getContext());
-    for (RMSNormOp op : norms)
+    for (Operation *op : norms)
       deferNorm(rewriter, op, cancelBeforeRMSNorm);
   }
 };

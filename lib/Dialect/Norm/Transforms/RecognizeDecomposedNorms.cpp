@@ -2,17 +2,19 @@
 //
 // Exporters that do not use the ONNX normalization operators spell a norm as
 // a chain of reductions and elementwise ops. Every spelling has exactly one
-// `Sqrt` (of `statistic + epsilon`), so each pattern is anchored there: it
-// walks back to the statistics, forward to the normalized value and its
-// affine tail, and replaces the chain by one norm op only when it proves
-// that the chain computes that norm:
+// root of `statistic + epsilon`: `Sqrt`, `Pow(., 0.5)`, or the inverse root
+// `Pow(., -0.5)` (`var ** -0.5` in hand-written graphs). Each pattern is
+// anchored there: it walks back to the statistics, forward to the normalized
+// value and its affine tail, and replaces the chain by one norm op only when
+// it proves that the chain computes that norm:
 //
 //  - the reductions are `ReduceMean` over exactly the trailing dims
 //    `[axis, rank)` with keepdims = 1: on a value of known rank, or, where
 //    the rank is unknown (attention reshapes without constant folding), with
 //    negative axes, which name the trailing dims whatever the rank;
-//  - epsilon, the exponent 2 and the 1 of `1 / sqrt` are constants, of a
-//    rank that does not widen the value they combine with;
+//  - epsilon, the exponent 2, the exponents +-0.5 of a root and the 1 of
+//    `1 / sqrt` are constants, of a rank that does not widen the value they
+//    combine with;
 //  - a scale or bias is absorbed only where it fits the normalized dims
 //    (known from the type, or from the broadcast that produced an unranked
 //    input), so that broadcasting it cannot change the result's shape;
@@ -23,6 +25,11 @@
 // ONNX ops are not Pure, so the chain is erased here explicitly, followed by
 // the producers (Constant nodes, shape computations) that fed only the
 // chain. Initializers are never erased.
+//
+// A chain that has the shape of a norm (the root of a mean of squares plus
+// something) but fails a precondition is a norm the user expects to see: once
+// the patterns are done, `recordDecomposedNormRefusals` matches it again
+// without rewriting and records why it was refused in the report.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,6 +42,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace mlir::norm;
@@ -183,11 +191,81 @@ bool isDeadSideBranch(Operation *op, Block *block,
   return true;
 }
 
+/// `v` when `square` is `Pow(v, 2)` or `Mul(v, v)`, else null.
+Value getSquaredValue(Value square) {
+  if (auto pow = square.getDefiningOp<PowOp>()) {
+    std::optional<double> exponent = getBroadcastScalar(pow.getRhs(), pow.getLhs());
+    return exponent && *exponent == 2.0 ? pow.getLhs() : Value();
+  }
+  if (auto mul = square.getDefiningOp<MulOp>())
+    return mul.getLhs() == mul.getRhs() ? mul.getLhs() : Value();
+  return {};
+}
+
+/// The root a chain normalizes by: `Sqrt(radicand)`, `Pow(radicand, 0.5)`,
+/// or the inverse root `Pow(radicand, -0.5)`.
+struct Root {
+  Value radicand;
+  bool inverse = false;
+};
+
+/// `op` as the root of a chain. `Pow(v, 0.5)` differs from `Sqrt(v)` only at
+/// v = -0 and v = -inf, which `statistic + epsilon` never is (a mean of
+/// squares or a difference of two means, plus a non-negative constant, is
+/// +0 when it is zero); `Pow(v, -0.5)` is `1 / Sqrt(v)`. The exponent must be
+/// exactly +-0.5: anything else is no root.
+std::optional<Root> getRoot(Operation *op) {
+  if (auto sqrt = dyn_cast<SqrtOp>(op))
+    return Root{sqrt.getInput(), /*inverse=*/false};
+  auto pow = dyn_cast<PowOp>(op);
+  if (!pow || !isFloatTensor(pow.getLhs()))
+    return std::nullopt;
+  std::optional<double> exponent = getBroadcastScalar(pow.getRhs(), pow.getLhs());
+  if (!exponent || (*exponent != 0.5 && *exponent != -0.5))
+    return std::nullopt;
+  return Root{pow.getLhs(), /*inverse=*/*exponent < 0};
+}
+
+/// The norm kind a chain rooted at `op` looks like before any of its
+/// preconditions is checked: the root of `statistic + e` where the statistic
+/// is a mean of squares ("rms_norm"), a mean of squared centered values or
+/// the moments difference `mean(x^2) - mean^2` ("layer_norm"); empty for
+/// anything else. Only such chains are worth a refusal in the report: a Sqrt
+/// elsewhere in a model is no norm anybody expects.
+StringRef getCandidateKind(Operation *op) {
+  std::optional<Root> root = getRoot(op);
+  if (!root)
+    return {};
+  auto add = root->radicand.getDefiningOp<AddOp>();
+  if (!add)
+    return {};
+  for (Value statistic : {add.getLhs(), add.getRhs()}) {
+    if (auto meanSquare = statistic.getDefiningOp<ReduceMeanOp>()) {
+      Value x = getSquaredValue(meanSquare.getData());
+      if (!x)
+        continue;
+      // As in RMSNormChain: the square of x - mean(x) is a LayerNorm's.
+      if (auto sub = x.getDefiningOp<SubOp>())
+        if (auto mean = sub.getRhs().getDefiningOp<ReduceMeanOp>();
+            mean && mean.getData() == sub.getLhs())
+          return "layer_norm";
+      return "rms_norm";
+    }
+    if (auto sub = statistic.getDefiningOp<SubOp>()) {
+      auto meanSquare = sub.getLhs().getDefiningOp<ReduceMeanOp>();
+      if (meanSquare && getSquaredValue(meanSquare.getData()) &&
+          getSquaredValue(sub.getRhs()))
+        return "layer_norm";
+    }
+  }
+  return {};
+}
+
 //===----------------------------------------------------------------------===//
 // ChainMatcher: the shared walk over a chain
 //===----------------------------------------------------------------------===//
 
-/// The statistics a Sqrt normalizes by.
+/// The statistics a root normalizes by.
 struct Statistics {
   Value x;           ///< the value the statistics are computed over
   Value mean;        ///< E[x] (LayerNorm only)
@@ -197,11 +275,12 @@ struct Statistics {
   StringRef form;    ///< how the variance is spelled
 };
 
-/// The normalized value `numerator / sqrt(...)` and how it was spelled.
+/// The normalized value `numerator / root(...)` and how it was spelled.
 struct Normalization {
   Value numerator;
   Value result;
   StringRef form;
+  bool powSqrt = false; ///< the square root is spelled Pow(v, 0.5)
 };
 
 /// The norm a chain computes, ready to be built.
@@ -215,18 +294,36 @@ struct NormSpec {
   Operation *last = nullptr; ///< the op whose result the norm replaces
 };
 
-/// Matches one chain from its Sqrt, collecting the ops it will erase. Every
-/// failure is reported with `notifyMatchFailure` on the anchor.
+/// Matches one chain from its root, collecting the ops it will erase. Every
+/// failure is reported with `notifyMatchFailure` on the root and kept in
+/// `failureReason`. With `dryRun`, `replace` checks everything but changes nothing:
+/// that is how a refused candidate learns why.
 class ChainMatcher {
 public:
-  ChainMatcher(SqrtOp sqrt, PatternRewriter &rewriter)
-      : sqrt(sqrt), rewriter(rewriter) {
-    ops.insert(sqrt);
+  ChainMatcher(Operation *root, PatternRewriter &rewriter, bool dryRun = false)
+      : root(root), rewriter(rewriter), dryRun(dryRun) {
+    ops.insert(root);
   }
 
   LogicalResult fail(const Twine &reason) {
-    return rewriter.notifyMatchFailure(sqrt, reason);
+    failureReason = reason.str();
+    return rewriter.notifyMatchFailure(root, reason);
   }
+
+  PatternRewriter &getRewriter() { return rewriter; }
+
+  /// Matches the anchor as a root (Sqrt or Pow(v, +-0.5)); every pattern
+  /// starts here.
+  LogicalResult matchRoot() {
+    std::optional<Root> matched = getRoot(root);
+    if (!matched)
+      return fail(describe(root) + " is not a square root (Sqrt, Pow(v, 0.5)) "
+                  "or an inverse one (Pow(v, -0.5))");
+    radicand = matched->radicand;
+    inverse = matched->inverse;
+    return success();
+  }
+
 
   /// Matches `ReduceMean(x)` over exactly the trailing dims with keepdims = 1
   /// and returns the first reduced dim counted from the end (-1 for the last
@@ -268,19 +365,14 @@ public:
   /// Matches `Pow(v, 2)` or `Mul(v, v)` and returns `v`.
   FailureOr<Value> matchSquare(Value square) {
     Operation *def = square.getDefiningOp();
-    if (auto pow = dyn_cast_or_null<PowOp>(def)) {
-      std::optional<double> exponent = getBroadcastScalar(pow.getRhs(), pow.getLhs());
-      if (!exponent || *exponent != 2.0)
-        return fail("the exponent of " + describe(pow) + " is not the constant 2");
-      ops.insert(pow);
-      return pow.getLhs();
+    if (Value x = getSquaredValue(square)) {
+      ops.insert(def);
+      return x;
     }
-    if (auto mul = dyn_cast_or_null<MulOp>(def)) {
-      if (mul.getLhs() != mul.getRhs())
-        return fail(describe(mul) + " does not square one value");
-      ops.insert(mul);
-      return mul.getLhs();
-    }
+    if (auto pow = dyn_cast_or_null<PowOp>(def))
+      return fail("the exponent of " + describe(pow) + " is not the constant 2");
+    if (auto mul = dyn_cast_or_null<MulOp>(def))
+      return fail(describe(mul) + " does not square one value");
     return fail("the reduced value is not a square (Pow(v, 2) or Mul(v, v))");
   }
 
@@ -289,26 +381,26 @@ public:
   FailureOr<Value> matchPlusEpsilon(Value sum, double &epsilon) {
     auto add = sum.getDefiningOp<AddOp>();
     if (!add)
-      return fail("the square root is not of a sum with epsilon");
+      return fail("the root (" + describe(root) + ") is not of a sum with epsilon");
     for (auto [stat, eps] : {std::pair(add.getLhs(), add.getRhs()),
                             std::pair(add.getRhs(), add.getLhs())}) {
       std::optional<double> value = getBroadcastScalar(eps, stat);
       if (!value)
         continue;
       if (!(*value >= 0))
-        return fail("epsilon is negative or NaN");
+        return fail("the epsilon of " + describe(add) + " is negative or NaN");
       epsilon = *value;
       ops.insert(add);
       return stat;
     }
-    return fail("epsilon is not a constant");
+    return fail("the epsilon of " + describe(add) + " is not a constant scalar");
   }
 
   /// Matches the statistics under the Sqrt: `ReduceMean(x^2)` for RMSNorm;
   /// `ReduceMean((x - E[x])^2)` or `ReduceMean(x^2) - E[x]^2` for LayerNorm.
   FailureOr<Statistics> matchStatistics(bool layerNorm) {
     Statistics stats;
-    FailureOr<Value> statistic = matchPlusEpsilon(sqrt.getInput(), stats.epsilon);
+    FailureOr<Value> statistic = matchPlusEpsilon(radicand, stats.epsilon);
     if (failed(statistic))
       return failure();
 
@@ -361,7 +453,8 @@ public:
       if (m->first.getData() != sub.getLhs())
         return fail(describe(sub) + " does not subtract the mean of its own input");
       if (m->second != *axis)
-        return fail("the mean and the variance reduce different dims");
+        return fail("the mean " + describe(m->first) + " and the variance " +
+                    describe(variance) + " reduce different dims");
       ops.insert(sub);
       stats.x = sub.getLhs();
       stats.mean = m->first;
@@ -386,9 +479,11 @@ public:
       if (failed(m))
         return failure();
       if (m->first.getData() != *x)
-        return fail("mean(x^2) and mean(x)^2 are not of the same x");
+        return fail("the mean square " + describe(meanSquare->first) +
+                    " and the mean " + describe(m->first) + " are not of the same x");
       if (m->second != meanSquare->second)
-        return fail("the mean and the mean square reduce different dims");
+        return fail("the mean " + describe(m->first) + " and the mean square " +
+                    describe(meanSquare->first) + " reduce different dims");
       ops.insert(sub);
       stats.x = *x;
       stats.mean = m->first;
@@ -399,13 +494,27 @@ public:
     return fail("the statistic is neither mean((x - mean)^2) nor mean(x^2) - mean^2");
   }
 
+  /// The users of `value` that are not dead side branches, for a failure
+  /// message: "nothing" or their names.
+  std::string describeLiveUsers(Value value) {
+    llvm::SetVector<Operation *> live;
+    for (Operation *user : value.getUsers()) {
+      llvm::SetVector<Operation *> scratch;
+      if (!isDeadSideBranch(user, root->getBlock(), ops, scratch))
+        live.insert(user);
+    }
+    if (live.empty())
+      return "nothing";
+    return llvm::join(llvm::map_range(live, describe), ", ");
+  }
+
   /// The single user of `value` that is not a dead side branch, or null.
   Operation *getSoleLiveUser(Value value) {
     Operation *live = nullptr;
     for (Operation *user : value.getUsers()) {
       llvm::SetVector<Operation *> scratch;
       if (user == live ||
-          isDeadSideBranch(user, sqrt->getBlock(), ops, scratch))
+          isDeadSideBranch(user, root->getBlock(), ops, scratch))
         continue;
       if (live)
         return nullptr;
@@ -414,44 +523,56 @@ public:
     return live;
   }
 
-  /// Matches the use of the Sqrt: `Div(n, s)`, or `Mul(n, r)` (either
-  /// order) with `r = Div(1, s)` or `Reciprocal(s)`.
+  /// Matches the use of the root: for a square root `s`, `Div(n, s)`, or
+  /// `Mul(n, r)` (either order) with `r = Div(1, s)` or `Reciprocal(s)`; for
+  /// an inverse root `r`, `Mul(n, r)`.
   FailureOr<Normalization> matchNormalization() {
-    Value root = sqrt.getResult();
-    Operation *user = getSoleLiveUser(root);
-    if (!user)
-      return fail("the square root has no single use that normalizes");
-    if (auto div = dyn_cast<DivOp>(user)) {
-      if (div.getRhs() != root || div.getLhs() == root)
-        return fail(describe(div) + " does not divide by the square root");
-      std::optional<double> one = getBroadcastScalar(div.getLhs(), root);
-      if (!one || *one != 1.0) {
-        ops.insert(div);
-        return Normalization{div.getLhs(), div.getResult(), "x / sqrt"};
+    Value rootValue = root->getResult(0);
+    Value inverseRoot = rootValue;
+    StringRef form = "x * (var + eps)^-0.5";
+    if (!inverse) {
+      Operation *user = getSoleLiveUser(rootValue);
+      if (!user)
+        return fail(describe(root) + " is read by " + describeLiveUsers(rootValue) +
+                    ", not by one op that normalizes");
+      if (auto div = dyn_cast<DivOp>(user)) {
+        if (div.getRhs() != rootValue || div.getLhs() == rootValue)
+          return fail(describe(div) + " does not divide by the square root");
+        std::optional<double> one = getBroadcastScalar(div.getLhs(), rootValue);
+        if (!one || *one != 1.0) {
+          ops.insert(div);
+          return Normalization{div.getLhs(), div.getResult(), "x / sqrt",
+                               isa<PowOp>(root)};
+        }
+      } else if (!isa<ReciprocalOp>(user)) {
+        return fail("the square root (" + describe(root) +
+                    ") is not used by Div or Reciprocal");
       }
-    } else if (!isa<ReciprocalOp>(user)) {
-      return fail("the square root is not used by Div or Reciprocal");
+      ops.insert(user);
+      inverseRoot = user->getResult(0);
+      form = isa<ReciprocalOp>(user) ? "x * Reciprocal(sqrt)" : "x * (1 / sqrt)";
     }
-    ops.insert(user);
-    Value inverse = user->getResult(0);
-    Operation *scaling = getSoleLiveUser(inverse);
-    auto mul = dyn_cast_or_null<MulOp>(scaling);
+    auto mul = dyn_cast_or_null<MulOp>(getSoleLiveUser(inverseRoot));
     if (!mul)
-      return fail("the inverse square root is not used by a single Mul");
+      return fail("the inverse square root (" + describe(inverseRoot.getDefiningOp()) +
+                  ") is read by " + describeLiveUsers(inverseRoot) +
+                  ", not by one Mul");
     ops.insert(mul);
-    Value numerator = mul.getLhs() == inverse ? mul.getRhs() : mul.getLhs();
-    return Normalization{numerator, mul.getResult(),
-                         isa<ReciprocalOp>(user) ? "x * Reciprocal(sqrt)"
-                                                 : "x * (1 / sqrt)"};
+    Value numerator = mul.getLhs() == inverseRoot ? mul.getRhs() : mul.getLhs();
+    return Normalization{numerator, mul.getResult(), form,
+                         !inverse && isa<PowOp>(root)};
   }
 
   /// Checks that the LayerNorm numerator is x - E[x] of the statistics.
-  LogicalResult matchCenteredNumerator(const Statistics &stats, Value numerator) {
+  LogicalResult matchCenteredNumerator(const Statistics &stats,
+                                       const Normalization &normalized) {
+    Value numerator = normalized.numerator;
     if (numerator == stats.centered)
       return success();
     auto sub = numerator.getDefiningOp<SubOp>();
     if (!sub || sub.getLhs() != stats.x || sub.getRhs() != stats.mean)
-      return fail("the normalized value is not x - mean(x)");
+      return fail(describe(normalized.result.getDefiningOp()) +
+                  " does not normalize x - mean(x)");
     ops.insert(sub);
     return success();
   }
@@ -463,7 +584,7 @@ public:
     if (failed(stats))
       return failure();
     FailureOr<Normalization> normalized = matchNormalization();
-    if (failed(normalized) || failed(matchCenteredNumerator(*stats, normalized->numerator)))
+    if (failed(normalized) || failed(matchCenteredNumerator(*stats, *normalized)))
       return failure();
     return std::make_pair(*stats, *normalized);
   }
@@ -521,7 +642,7 @@ public:
   LogicalResult replace(NormSpec &spec, StringRef spelling,
                         llvm::function_ref<Operation *(Type)> build) {
     Operation *last = spec.last;
-    Block *block = sqrt->getBlock();
+    Block *block = root->getBlock();
     llvm::SetVector<Operation *> dead;
     for (Operation *op : ops) {
       if (op->getBlock() != block)
@@ -540,6 +661,8 @@ public:
     if (!resultType || resultType.getElementType() != inputType.getElementType() ||
         failed(verifyCompatibleShape(resultType, inputType)))
       return fail("the chain's result type differs from its input's");
+    if (dryRun)
+      return success();
 
     rewriter.setInsertionPoint(last);
     Operation *norm = build(resultType);
@@ -552,6 +675,8 @@ public:
   }
 
   llvm::SetVector<Operation *> ops;
+  /// Why the last match failed.
+  std::string failureReason;
 
 private:
   /// Erases the chain and its dead side branches, users before producers,
@@ -580,9 +705,21 @@ private:
     }
   }
 
-  SqrtOp sqrt;
+  Operation *root;
   PatternRewriter &rewriter;
+  bool dryRun;
+  Value radicand;
+  bool inverse = false;
 };
+
+/// The spelling details of the statistics and normalization of a chain.
+SmallVector<StringRef> describeCore(const Statistics &stats,
+                                    const Normalization &normalized) {
+  SmallVector<StringRef> details{stats.form, normalized.form};
+  if (normalized.powSqrt)
+    details.push_back("sqrt as Pow(v, 0.5)");
+  return details;
+}
 
 std::string spellingOf(StringRef kind, ArrayRef<StringRef> details) {
   std::string spelling = kind.str() + " (";
@@ -597,182 +734,229 @@ std::string spellingOf(StringRef kind, ArrayRef<StringRef> details) {
 //===----------------------------------------------------------------------===//
 
 /// LayerNorm as exported by PyTorch at opsets 13/14 (and any spelling with
-/// the same math): `ReduceMean, Sub, Pow, ReduceMean, Add(eps), Sqrt, Div`,
-/// then optionally `Mul(gamma)` and `Add(beta)`.
-struct LayerNormChain : OpRewritePattern<SqrtOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(SqrtOp sqrt, PatternRewriter &rewriter) const override {
-    ChainMatcher m(sqrt, rewriter);
-    auto core = m.matchCenteredNormalization();
-    if (failed(core))
-      return failure();
-    const Statistics &stats = core->first;
-    const Normalization &normalized = core->second;
+/// the same math): `ReduceMean, Sub, Pow, ReduceMean, Add(eps), Sqrt, Div`
+/// (or any root and normalization `matchNormalization` takes, e.g.
+/// `Mul(x - mean, Pow(var + eps, -0.5))`), then optionally `Mul(gamma)` and
+/// `Add(beta)`.
+LogicalResult rewriteLayerNormChain(ChainMatcher &m) {
+  PatternRewriter &rewriter = m.getRewriter();
+  auto core = m.matchCenteredNormalization();
+  if (failed(core))
+    return failure();
+  const Statistics &stats = core->first;
+  const Normalization &normalized = core->second;
 
-    NormSpec spec;
-    spec.epsilon = stats.epsilon;
-    spec.axis = stats.axis;
-    SmallVector<StringRef> details{stats.form, normalized.form};
-    Value value = m.matchStatisticsCasts(stats.x, normalized.result, spec.input);
-    if (value != normalized.result)
-      details.push_back("cast around the statistics");
-    if (spec.input.getDefiningOp<FlattenOp>())
-      details.push_back("flattened input");
-    SmallVector<int64_t> normalizedDims = getTrailingDims(spec.input, -spec.axis);
-    auto fits = [&](Value w) { return fitsNormalizedDims(w.getType(), normalizedDims); };
-    spec.scale = m.absorbBinary<MulOp>(value, fits);
-    spec.bias = m.absorbBinary<AddOp>(value, fits);
-    spec.last = value.getDefiningOp();
+  NormSpec spec;
+  spec.epsilon = stats.epsilon;
+  spec.axis = stats.axis;
+  SmallVector<StringRef> details = describeCore(stats, normalized);
+  Value value = m.matchStatisticsCasts(stats.x, normalized.result, spec.input);
+  if (value != normalized.result)
+    details.push_back("cast around the statistics");
+  if (spec.input.getDefiningOp<FlattenOp>())
+    details.push_back("flattened input");
+  SmallVector<int64_t> normalizedDims = getTrailingDims(spec.input, -spec.axis);
+  auto fits = [&](Value w) { return fitsNormalizedDims(w.getType(), normalizedDims); };
+  spec.scale = m.absorbBinary<MulOp>(value, fits);
+  spec.bias = m.absorbBinary<AddOp>(value, fits);
+  spec.last = value.getDefiningOp();
 
-    return m.replace(spec, spellingOf("decomposed LayerNorm", details), [&](Type type) {
-      return LayerNormOp::create(
-          rewriter, spec.last->getLoc(), type, spec.input, spec.scale, spec.bias,
-          rewriter.getI64IntegerAttr(spec.axis), rewriter.getF32FloatAttr(spec.epsilon));
-    });
-  }
-};
+  return m.replace(spec, spellingOf("decomposed LayerNorm", details), [&](Type type) {
+    return LayerNormOp::create(
+        rewriter, spec.last->getLoc(), type, spec.input, spec.scale, spec.bias,
+        rewriter.getI64IntegerAttr(spec.axis), rewriter.getF32FloatAttr(spec.epsilon));
+  });
+}
 
 /// The body of the ONNX LayerNormalization function (what the `_expanded`
 /// conformance tests and function-inlining exporters contain): the input is
 /// `Flatten(X, axis)` to 2-D, the variance is `E[x^2] - E[x]^2`, the weights
 /// are `Flatten(W, 0)` / `Flatten(B, 0)`, and `Reshape(., Shape(X))` gives
 /// back X's shape. Its Mean / InvStdDev outputs must be unused.
-struct FlattenedLayerNormChain : OpRewritePattern<SqrtOp> {
-  FlattenedLayerNormChain(MLIRContext *context)
-      : OpRewritePattern(context, /*benefit=*/2) {}
-  LogicalResult matchAndRewrite(SqrtOp sqrt, PatternRewriter &rewriter) const override {
-    ChainMatcher m(sqrt, rewriter);
-    auto core = m.matchCenteredNormalization();
-    if (failed(core))
-      return failure();
-    const Statistics &stats = core->first;
-    const Normalization &normalized = core->second;
+LogicalResult rewriteFlattenedLayerNormChain(ChainMatcher &m) {
+  PatternRewriter &rewriter = m.getRewriter();
+  auto core = m.matchCenteredNormalization();
+  if (failed(core))
+    return failure();
+  const Statistics &stats = core->first;
+  const Normalization &normalized = core->second;
 
-    NormSpec spec;
-    spec.epsilon = stats.epsilon;
-    Value flatValue;
-    Value value = m.matchStatisticsCasts(stats.x, normalized.result, flatValue);
-    auto flatten = flatValue.getDefiningOp<FlattenOp>();
-    if (!flatten)
-      return m.fail("the statistics are not of a flattened input");
-    if (stats.axis != -1)
-      return m.fail("the flattened input is not reduced over its second dim");
-    spec.input = flatten.getInput();
-    auto inputType = dyn_cast<RankedTensorType>(spec.input.getType());
-    if (!inputType || !isFloatTensor(spec.input))
-      return m.fail("the rank of the flattened input is unknown");
-    int64_t rank = inputType.getRank();
-    int64_t axis = flatten.getAxis().value_or(1);
-    if (axis < 0)
-      axis += rank;
-    if (axis < 0 || axis >= rank)
-      return m.fail("the Flatten leaves no dims to normalize");
-    spec.axis = axis - rank;
+  NormSpec spec;
+  spec.epsilon = stats.epsilon;
+  Value flatValue;
+  Value value = m.matchStatisticsCasts(stats.x, normalized.result, flatValue);
+  auto flatten = flatValue.getDefiningOp<FlattenOp>();
+  if (!flatten)
+    return m.fail("the statistics are not of a flattened input");
+  if (stats.axis != -1)
+    return m.fail("the flattened input is not reduced over its second dim");
+  spec.input = flatten.getInput();
+  auto inputType = dyn_cast<RankedTensorType>(spec.input.getType());
+  if (!inputType || !isFloatTensor(spec.input))
+    return m.fail("the rank of the flattened input is unknown");
+  int64_t rank = inputType.getRank();
+  int64_t axis = flatten.getAxis().value_or(1);
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis >= rank)
+    return m.fail("the Flatten leaves no dims to normalize");
+  spec.axis = axis - rank;
 
-    // The weights are Flatten(W, 0): use W itself, which must hold exactly
-    // the normalized dims (or a single element) for Flatten to broadcast.
-    ArrayRef<int64_t> normalizedShape = inputType.getShape().drop_front(axis);
-    auto unflattenedWeight = [&](Value w) -> Value {
-      auto flat = w.getDefiningOp<FlattenOp>();
-      if (!flat || flat.getAxis().value_or(1) != 0)
-        return {};
-      auto type = dyn_cast<RankedTensorType>(flat.getInput().getType());
-      if (!type || !type.hasStaticShape() ||
-          !fitsNormalizedDims(type, normalizedShape))
-        return {};
-      if (type.getNumElements() != 1 &&
-          (ShapedType::isDynamicShape(normalizedShape) ||
-           type.getNumElements() != ShapedType::getNumElements(normalizedShape)))
-        return {};
-      return flat.getInput();
-    };
-    auto isFlattenedWeight = [&](Value w) { return bool(unflattenedWeight(w)); };
-    if (Value w = m.absorbBinary<MulOp>(value, isFlattenedWeight))
-      spec.scale = unflattenedWeight(w);
-    if (Value b = m.absorbBinary<AddOp>(value, isFlattenedWeight))
-      spec.bias = unflattenedWeight(b);
+  // The weights are Flatten(W, 0): use W itself, which must hold exactly
+  // the normalized dims (or a single element) for Flatten to broadcast.
+  ArrayRef<int64_t> normalizedShape = inputType.getShape().drop_front(axis);
+  auto unflattenedWeight = [&](Value w) -> Value {
+    auto flat = w.getDefiningOp<FlattenOp>();
+    if (!flat || flat.getAxis().value_or(1) != 0)
+      return {};
+    auto type = dyn_cast<RankedTensorType>(flat.getInput().getType());
+    if (!type || !type.hasStaticShape() ||
+        !fitsNormalizedDims(type, normalizedShape))
+      return {};
+    if (type.getNumElements() != 1 &&
+        (ShapedType::isDynamicShape(normalizedShape) ||
+         type.getNumElements() != ShapedType::getNumElements(normalizedShape)))
+      return {};
+    return flat.getInput();
+  };
+  auto isFlattenedWeight = [&](Value w) { return bool(unflattenedWeight(w)); };
+  if (Value w = m.absorbBinary<MulOp>(value, isFlattenedWeight))
+    spec.scale = unflattenedWeight(w);
+  if (Value b = m.absorbBinary<AddOp>(value, isFlattenedWeight))
+    spec.bias = unflattenedWeight(b);
 
-    auto reshape = dyn_cast_or_null<ReshapeOp>(m.getSoleLiveUser(value));
-    if (!reshape || reshape.getData() != value)
-      return m.fail("the flattened result is not reshaped back to the input's shape");
-    auto shape = reshape.getShape().getDefiningOp<ShapeOp>();
-    if (!shape || shape.getData() != spec.input || shape.getEnd() ||
-        shape.getStart().value_or(0) != 0)
-      return m.fail("the flattened result is not reshaped to Shape(X)");
-    m.ops.insert(reshape);
-    spec.last = reshape;
+  auto reshape = dyn_cast_or_null<ReshapeOp>(m.getSoleLiveUser(value));
+  if (!reshape || reshape.getData() != value)
+    return m.fail("the flattened result is not reshaped back to the input's shape");
+  auto shape = reshape.getShape().getDefiningOp<ShapeOp>();
+  if (!shape || shape.getData() != spec.input || shape.getEnd() ||
+      shape.getStart().value_or(0) != 0)
+    return m.fail("the flattened result is not reshaped to Shape(X)");
+  m.ops.insert(reshape);
+  spec.last = reshape;
 
-    SmallVector<StringRef> details{stats.form, normalized.form};
-    return m.replace(
-        spec, spellingOf("ONNX LayerNormalization function body", details),
-        [&](Type type) {
-          return LayerNormOp::create(
-              rewriter, spec.last->getLoc(), type, spec.input, spec.scale,
-              spec.bias, rewriter.getI64IntegerAttr(spec.axis),
-              rewriter.getF32FloatAttr(spec.epsilon));
-        });
-  }
-};
+  SmallVector<StringRef> details = describeCore(stats, normalized);
+  return m.replace(
+      spec, spellingOf("ONNX LayerNormalization function body", details),
+      [&](Type type) {
+        return LayerNormOp::create(
+            rewriter, spec.last->getLoc(), type, spec.input, spec.scale,
+            spec.bias, rewriter.getI64IntegerAttr(spec.axis),
+            rewriter.getF32FloatAttr(spec.epsilon));
+      });
+}
 
-/// RMSNorm: `x / sqrt(mean(x^2) + eps)` or `x * (1 / sqrt(...))` /
-/// `x * Reciprocal(sqrt(...))`, the square by `Pow(x, 2)` or `Mul(x, x)`,
+/// RMSNorm: `x / sqrt(mean(x^2) + eps)`, `x * (1 / sqrt(...))`,
+/// `x * Reciprocal(sqrt(...))` or `x * (mean(x^2) + eps)^-0.5` (the square
+/// root also as `Pow(., 0.5)`), the square by `Pow(x, 2)` or `Mul(x, x)`,
 /// with or without a lossless Cast to fp32 before the statistics and the
 /// Cast back after them (the Hugging Face Llama spelling), then optionally
 /// `Mul(gamma)`, or `Mul(Add(w, 1))` for Gemma's `(1 + w)` gain.
-struct RMSNormChain : OpRewritePattern<SqrtOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(SqrtOp sqrt, PatternRewriter &rewriter) const override {
-    ChainMatcher m(sqrt, rewriter);
-    FailureOr<Statistics> stats = m.matchStatistics(/*layerNorm=*/false);
-    if (failed(stats))
-      return failure();
-    FailureOr<Normalization> normalized = m.matchNormalization();
-    if (failed(normalized))
-      return failure();
-    if (normalized->numerator != stats->x)
-      return m.fail("the normalized value is not the one squared");
+LogicalResult rewriteRMSNormChain(ChainMatcher &m) {
+  PatternRewriter &rewriter = m.getRewriter();
+  FailureOr<Statistics> stats = m.matchStatistics(/*layerNorm=*/false);
+  if (failed(stats))
+    return failure();
+  FailureOr<Normalization> normalized = m.matchNormalization();
+  if (failed(normalized))
+    return failure();
+  if (normalized->numerator != stats->x)
+    return m.fail(describe(normalized->result.getDefiningOp()) +
+                  " does not normalize the value squared in the statistic");
 
-    NormSpec spec;
-    spec.epsilon = stats->epsilon;
-    spec.axis = stats->axis;
-    SmallVector<StringRef> details{stats->form, normalized->form};
-    Value value = m.matchStatisticsCasts(stats->x, normalized->result, spec.input);
-    if (value != normalized->result)
-      details.push_back("cast around the statistics");
-    SmallVector<int64_t> normalizedDims = getTrailingDims(spec.input, -spec.axis);
-    auto fits = [&](Value w) { return fitsNormalizedDims(w.getType(), normalizedDims); };
-    if (Value gain = m.absorbBinary<MulOp>(value, fits)) {
-      spec.scale = gain;
-      // Gemma's (1 + w): keep w and say so, unless the sum is used elsewhere.
-      if (auto add = gain.getDefiningOp<AddOp>(); add && gain.hasOneUse()) {
-        for (auto [w, one] : {std::pair(add.getLhs(), add.getRhs()),
-                              std::pair(add.getRhs(), add.getLhs())}) {
-          auto wType = dyn_cast<RankedTensorType>(w.getType());
-          std::optional<double> c = getBroadcastScalar(one, w);
-          if (wType && c && *c == 1.0 && fits(w) &&
-              wType.getElementType() == getElementTypeOrSelf(gain.getType())) {
-            spec.scale = w;
-            spec.unitOffset = true;
-            details.push_back("Gemma (1 + w) gain");
-            break;
-          }
+  NormSpec spec;
+  spec.epsilon = stats->epsilon;
+  spec.axis = stats->axis;
+  SmallVector<StringRef> details = describeCore(*stats, *normalized);
+  Value value = m.matchStatisticsCasts(stats->x, normalized->result, spec.input);
+  if (value != normalized->result)
+    details.push_back("cast around the statistics");
+  SmallVector<int64_t> normalizedDims = getTrailingDims(spec.input, -spec.axis);
+  auto fits = [&](Value w) { return fitsNormalizedDims(w.getType(), normalizedDims); };
+  if (Value gain = m.absorbBinary<MulOp>(value, fits)) {
+    spec.scale = gain;
+    // Gemma's (1 + w): keep w and say so, unless the sum is used elsewhere.
+    if (auto add = gain.getDefiningOp<AddOp>(); add && gain.hasOneUse()) {
+      for (auto [w, one] : {std::pair(add.getLhs(), add.getRhs()),
+                            std::pair(add.getRhs(), add.getLhs())}) {
+        auto wType = dyn_cast<RankedTensorType>(w.getType());
+        std::optional<double> c = getBroadcastScalar(one, w);
+        if (wType && c && *c == 1.0 && fits(w) &&
+            wType.getElementType() == getElementTypeOrSelf(gain.getType())) {
+          spec.scale = w;
+          spec.unitOffset = true;
+          details.push_back("Gemma (1 + w) gain");
+          break;
         }
       }
     }
-    spec.last = value.getDefiningOp();
-
-    return m.replace(spec, spellingOf("decomposed RMSNorm", details), [&](Type type) {
-      return RMSNormOp::create(
-          rewriter, spec.last->getLoc(), type, spec.input, spec.scale,
-          /*bias=*/Value(), rewriter.getI64IntegerAttr(spec.axis),
-          rewriter.getF32FloatAttr(spec.epsilon),
-          spec.unitOffset ? rewriter.getUnitAttr() : nullptr);
-    });
   }
+  spec.last = value.getDefiningOp();
+
+  return m.replace(spec, spellingOf("decomposed RMSNorm", details), [&](Type type) {
+    return RMSNormOp::create(
+        rewriter, spec.last->getLoc(), type, spec.input, spec.scale,
+        /*bias=*/Value(), rewriter.getI64IntegerAttr(spec.axis),
+        rewriter.getF32FloatAttr(spec.epsilon),
+        spec.unitOffset ? rewriter.getUnitAttr() : nullptr);
+  });
+}
+
+using ChainRewrite = LogicalResult (*)(ChainMatcher &);
+
+/// Runs one of the rewrites above on a chain rooted at an op named
+/// `rootName` (a chain's root is a Sqrt or a Pow, so each rewrite is added
+/// once for each).
+struct ChainPattern : RewritePattern {
+  ChainPattern(StringRef rootName, ChainRewrite rewrite, StringRef name,
+               PatternBenefit benefit, MLIRContext *context)
+      : RewritePattern(rootName, benefit, context), rewrite(rewrite) {
+    setDebugName(name);
+  }
+  LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rewriter) const override {
+    ChainMatcher m(op, rewriter);
+    if (failed(m.matchRoot()))
+      return failure();
+    return rewrite(m);
+  }
+  ChainRewrite rewrite;
 };
 
 } // namespace
 
 void mlir::norm::populateDecomposedNormPatterns(RewritePatternSet &patterns) {
-  patterns.add<LayerNormChain, FlattenedLayerNormChain, RMSNormChain>(patterns.getContext());
+  MLIRContext *context = patterns.getContext();
+  for (StringRef rootName : {SqrtOp::getOperationName(), PowOp::getOperationName()}) {
+    patterns.add<ChainPattern>(rootName, rewriteLayerNormChain, "LayerNormChain",
+                               /*benefit=*/1, context);
+    // Before LayerNormChain, which would take the flattened 2-D value.
+    patterns.add<ChainPattern>(rootName, rewriteFlattenedLayerNormChain,
+                               "FlattenedLayerNormChain", /*benefit=*/2, context);
+    patterns.add<ChainPattern>(rootName, rewriteRMSNormChain, "RMSNormChain",
+                               /*benefit=*/1, context);
+  }
+}
+
+void mlir::norm::recordDecomposedNormRefusals(Operation *scope) {
+  SmallVector<std::pair<Operation *, StringRef>> candidates;
+  scope->walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (isa<SqrtOp, PowOp>(op))
+      if (StringRef kind = getCandidateKind(op); !kind.empty())
+        candidates.push_back({op, kind});
+  });
+  for (auto [op, kind] : candidates) {
+    // The chain is matched as its pattern would, without rewriting. The
+    // LayerNorm reason is that of the general chain: the flattened one adds
+    // preconditions about Flatten and Reshape only.
+    PatternRewriter rewriter(op->getContext());
+    ChainMatcher m(op, rewriter, /*dryRun=*/true);
+    bool rms = kind == "rms_norm";
+    if (succeeded(m.matchRoot()) &&
+        succeeded(rms ? rewriteRMSNormChain(m) : rewriteLayerNormChain(m)))
+      continue; // Not refused: the pattern driver stopped before it.
+    recordNormRefusal(op, kPassName,
+                      (rms ? "decomposed RMSNorm chain: " : "decomposed LayerNorm chain: ") +
+                          m.failureReason,
+                      kind);
+  }
 }

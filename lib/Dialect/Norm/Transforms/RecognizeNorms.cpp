@@ -259,6 +259,8 @@ struct NormRecognizePass : norm::impl::NormRecognizeBase<NormRecognizePass> {
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)) ||
         hadError)
       return signalPassFailure();
+    // Only now: a chain refused in one sweep may be taken in a later one.
+    recordDecomposedNormRefusals(getOperation());
   }
 };
 

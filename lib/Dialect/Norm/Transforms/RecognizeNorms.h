@@ -15,6 +15,11 @@ bool isNode(onnxir::NodeOp node, llvm::StringRef opType,
 /// Patterns that recognize decomposed LayerNorm / RMSNorm chains.
 void populateDecomposedNormPatterns(RewritePatternSet &patterns);
 
+/// Records in the report, as refused with the reason, every chain in `scope`
+/// that has the shape of a decomposed norm but that the patterns left (run
+/// it after them).
+void recordDecomposedNormRefusals(Operation *scope);
+
 } // namespace mlir::norm
 
 #endif

@@ -39,29 +39,47 @@ static std::string reportName(Operation *op) {
   return "";
 }
 
-void mlir::norm::recordNormAction(Operation *op, StringRef pass, StringRef action,
-                                  StringRef reason) {
+/// Appends a record to the module's report; false (and nothing appended)
+/// when there is no module or the same record of a named norm is already
+/// there: a pass that runs twice (norm-recognize does under --norm-optimize
+/// on ONNX input) says the same thing once. Unnamed norms (hand-written IR)
+/// cannot be told apart, so their records are always appended.
+static bool appendRecord(Operation *op, StringRef pass, StringRef action,
+                         StringRef reason, StringRef kind) {
   auto module = op->getParentOfType<ModuleOp>();
   if (!module)
-    return;
+    return false;
   Builder b(op->getContext());
+  std::string name = reportName(op);
   SmallVector<NamedAttribute> fields{
-      b.getNamedAttr("name", b.getStringAttr(reportName(op))),
-      b.getNamedAttr("kind", b.getStringAttr(getNormKind(op))),
+      b.getNamedAttr("name", b.getStringAttr(name)),
+      b.getNamedAttr("kind", b.getStringAttr(kind.empty() ? getNormKind(op) : kind)),
       b.getNamedAttr("pass", b.getStringAttr(pass)),
       b.getNamedAttr("action", b.getStringAttr(action))};
   if (!reason.empty())
     fields.push_back(b.getNamedAttr("reason", b.getStringAttr(reason)));
+  DictionaryAttr record = b.getDictionaryAttr(fields);
   SmallVector<Attribute> records;
   if (auto existing = module->getAttrOfType<ArrayAttr>(kReportAttr))
     records.append(existing.begin(), existing.end());
-  records.push_back(b.getDictionaryAttr(fields));
+  // Attributes are uniqued: an identical record is the same attribute.
+  if (!name.empty() && llvm::is_contained(records, record))
+    return false;
+  records.push_back(record);
   module->setAttr(kReportAttr, b.getArrayAttr(records));
+  return true;
 }
 
-void mlir::norm::recordNormRefusal(Operation *op, StringRef pass, StringRef reason) {
-  op->emitRemark() << pass << ": left unchanged: " << reason;
-  recordNormAction(op, pass, "refused", reason);
+void mlir::norm::recordNormAction(Operation *op, StringRef pass, StringRef action,
+                                  StringRef reason, StringRef kind) {
+  appendRecord(op, pass, action, reason, kind);
+}
+
+void mlir::norm::recordNormRefusal(Operation *op, StringRef pass, StringRef reason,
+                                   StringRef kind) {
+  if (appendRecord(op, pass, "refused", reason, kind) ||
+      !op->getParentOfType<ModuleOp>())
+    op->emitRemark() << pass << ": left unchanged: " << reason;
 }
 
 llvm::json::Object mlir::norm::buildReport(ModuleOp module) {

@@ -18,14 +18,19 @@ def NormRecognize : Pass<"norm-recognize", "ModuleOp"> {
       -> `norm.skip_layer_norm` / `norm.skip_rms_norm`;
     - decomposed LayerNorm (PyTorch opset 13/14 export; the ONNX function
       body with `var = E[x^2] - E[x]^2`) and decomposed RMSNorm (square by
-      `Pow` or `Mul`; `Sqrt` then `Div`, `Div(1, .)` or `Reciprocal`; with or
+      `Pow` or `Mul`; `Sqrt` (or `Pow(., 0.5)`) then `Div`, `Div(1, .)` or
+      `Reciprocal`, or the inverse root `Pow(., -0.5)` then `Mul`; with or
       without `Cast` to fp32 around the statistics).
 
     A chain is replaced only when it provably computes the norm: the reduced
-    axes are the trailing dims, epsilon is a constant, the weights fit the
-    normalized dims, and no intermediate value is used outside the chain.
-    Anything else is left as it is. Every recognized norm is recorded in the
-    module's `norm.report` attribute (see docs/Report.md).
+    axes are the trailing dims, epsilon and the exponents are constants (a
+    root's exactly +-0.5), the weights fit the normalized dims, and no
+    intermediate value is used outside the chain. Anything else is left as it
+    is. Every recognized norm is recorded in the module's `norm.report`
+    attribute (see docs/Report.md); so is, as `refused` with the reason and a
+    remark, every chain left that has the shape of a norm (the root of a mean
+    of squares, of squared centered values, or of `E[x^2] - E[x]^2`, plus
+    something).
 
     A normalization node that cannot be valid (its scale does not fit the
     normalized shape) is an error.
@@ -117,6 +122,13 @@ def NormDeferScale : Pass<"norm-defer-scale", "ModuleOp"> {
     can put it in the matmul epilogue and run the reduction beside the
     matmul. The norm op disappears.
 
+    A weightless `norm.skip_rms_norm` normalizes its residual sum
+    `(input + skip) + skip_bias` the same way: the sum becomes those
+    `onnx.Add`s (under the op's sum name), which the residual stream and
+    the linear readers read, and each product gets `s(sum)`. Refused when a
+    skip bias meets a 16-bit type (two Adds would round twice where the op
+    rounds its fp32 sum once).
+
     SwiGLU rule: a reader whose product is only multiplied elementwise
     (`onnx.Mul` with an operand of the same type) into a value read only by
     another linear layer (the down projection) gets its scale after that
@@ -125,7 +137,8 @@ def NormDeferScale : Pass<"norm-defer-scale", "ModuleOp"> {
 
     Refused (remark and report) when a reader is not a linear layer, a
     Gemm reader has a bias `C` (the scale would have to come before it),
-    the norm still has a scale, or its output is a graph output. The
+    the norm still has a scale, or its normalized output is a graph output.
+    The
     rewrite is exact in real arithmetic; in fp32 the result differs by
     rounding only.
 

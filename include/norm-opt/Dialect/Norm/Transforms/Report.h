@@ -21,12 +21,18 @@ constexpr llvm::StringLiteral kReportAttr = "norm.report";
 llvm::StringRef getNormKind(Operation *op);
 
 /// Records that `pass` did `action` to the norm `op` (e.g. "recognized",
-/// "converted", "folded", "refused"); `reason` says how or why.
+/// "converted", "folded", "refused"); `reason` says how or why. A record of
+/// a named norm identical to one already in the report is not added again.
+/// `kind`
+/// overrides `getNormKind(op)`: a norm that is still a chain of ONNX ops is
+/// recorded on one of them with the kind it would have had.
 void recordNormAction(Operation *op, llvm::StringRef pass, llvm::StringRef action,
-                      llvm::StringRef reason = "");
+                      llvm::StringRef reason = "", llvm::StringRef kind = "");
 
-/// Records a refusal and emits it as a remark on `op`.
-void recordNormRefusal(Operation *op, llvm::StringRef pass, llvm::StringRef reason);
+/// Records a refusal and emits it as a remark on `op` (`kind` as above);
+/// a refusal already recorded is neither recorded nor emitted again.
+void recordNormRefusal(Operation *op, llvm::StringRef pass, llvm::StringRef reason,
+                       llvm::StringRef kind = "");
 
 /// The JSON report of `module`: counts of the norm ops left in it and the
 /// recorded history of every norm (schema in docs/Report.md).
