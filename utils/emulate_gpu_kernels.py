@@ -242,6 +242,8 @@ class Machine:
             with np.errstate(all="ignore"):
                 out = {"arith.addf": a + b, "arith.subf": a - b, "arith.mulf": a * b,
                        "arith.divf": a / b}[name]
+        elif name == "arith.negf":
+            out = -get(0).astype(np.float32)
         elif name == "arith.select":
             cond, a, b = get(0), get(1), get(2)
             if a.ndim == 2 and cond.ndim == 1:
@@ -423,6 +425,8 @@ def reference(kind, inputs, eps, unit_offset, elem):
         factors = 1.0 / np.sqrt((x * x).mean(-1, keepdims=True) + eps)
         return (factors if kind == "rms_scale_factors" else inputs["value"] * factors), None
     x = inputs["x"].astype(np.float64)
+    if kind == "crms_norm":  # x holds d - 1 entries of a zero-mean row
+        x = np.concatenate([x, -x.sum(-1, keepdims=True)], axis=-1)
     total = None
     if kind.startswith("skip_"):
         x = x + inputs["skip"]

@@ -301,16 +301,25 @@ void reference(const KernelInfo &k, int64_t rows, const std::map<std::string, Ho
     sum.clear();
     return referenceDeferredScale(k, rows, in, out);
   }
-  int64_t h = k.hidden;
+  int64_t stored = k.hidden;
   bool skip = k.kind.rfind("skip_", 0) == 0;
   bool layer = k.kind.find("layer_norm") != std::string::npos;
+  // crms_norm: x holds the first d - 1 entries of a zero-mean row of d.
+  bool compressed = k.kind == "crms_norm";
+  int64_t h = compressed ? stored + 1 : stored;
   out.assign(rows * h, 0);
   sum.assign(skip ? rows * h : 0, 0);
   std::vector<double> v(h);
   HostTensor rounding = HostTensor::make(k.elem, 1);
   for (int64_t r = 0; r < rows; ++r) {
+    double dropped = 0;
     for (int64_t c = 0; c < h; ++c) {
-      double x = in.at("x").get(r * h + c);
+      if (c == stored) { // only when compressed
+        v[c] = dropped;
+        continue;
+      }
+      double x = in.at("x").get(r * stored + c);
+      dropped -= x;
       if (skip) {
         x += in.at("skip").get(r * h + c);
         if (k.has("skip_bias"))

@@ -47,8 +47,11 @@ constexpr int64_t kMaxBlockThreads = 1024;
 
 /// Everything a kernel is specialized on, and the launch shape chosen for it.
 struct KernelSpec {
-  StringRef kind; // rms_norm, layer_norm, skip_rms_norm, skip_layer_norm, rms_scale
+  StringRef kind; // rms_norm, layer_norm, skip_rms_norm, skip_layer_norm, crms_norm, rms_scale
   bool layerNorm = false; // subtract the mean (else RMS)
+  // crms_norm: the input row holds the first `hidden` entries of a zero-mean
+  // row of `hidden + 1`; the output and the weights have `hidden + 1`.
+  bool compressed = false;
   bool skip = false;      // residual add, also writes the sum
   // rms_scale: the statistic comes from the `input` row of `hidden`
   // elements and scales the `value` row of `valueHidden` elements, or with
@@ -70,6 +73,8 @@ struct KernelSpec {
   int64_t valueChunksPerThread = 0; // rms_scale only
 
   int64_t chunks() const { return hidden / vectorWidth; }
+  /// Elements of an output row and of the weights.
+  int64_t outHidden() const { return compressed ? hidden + 1 : hidden; }
   int64_t valueChunks() const { return valueHidden / vectorWidth; }
   /// The widest row a thread of the kernel walks.
   int64_t widestRow() const { return std::max(hidden, valueHidden); }
@@ -143,6 +148,11 @@ FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op, bool 
     spec.skip = spec.layerNorm = true;
     operands = {sln.getInput(), sln.getSkip(), sln.getScale(), sln.getBias(), sln.getSkipBias()};
     spec.epsilon = sln.getEpsilon().convertToFloat();
+  } else if (auto crms = dyn_cast<norm::CRMSNormOp>(op)) {
+    spec.kind = "crms_norm";
+    spec.compressed = true;
+    operands = {crms.getInput(), {}, crms.getScale(), crms.getBias(), {}};
+    spec.epsilon = crms.getEpsilon().convertToFloat();
   } else if (auto scale = dyn_cast<norm::RMSScaleOp>(op)) {
     spec.kind = scaleFactorsOnly ? "rms_scale_factors" : "rms_scale";
     spec.deferredScale = true;
@@ -215,11 +225,11 @@ FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op, bool 
     if (!weight)
       return true;
     auto type = dyn_cast<RankedTensorType>(weight.getType());
-    if (!type || !type.hasStaticShape() || type.getNumElements() != spec.hidden) {
+    if (!type || !type.hasStaticShape() || type.getNumElements() != spec.outHidden()) {
       reason = llvm::formatv("{0} of type {1} broadcasts to the normalized "
                              "shape: only full-size weights ({2} elements) "
                              "are supported",
-                             what, weight.getType(), spec.hidden)
+                             what, weight.getType(), spec.outHidden())
                    .str();
       return false;
     }
@@ -473,7 +483,17 @@ void KernelBuilder::buildRow(Value row) {
   SmallVector<Value> squares;
   for (Value c : centered)
     squares.push_back(arith::MulFOp::create(b, c, c));
-  Value rstd = reciprocalRoot(rowSum(sumOfChunks(squares), slotBase), spec.hidden);
+  Value rowTotal = rowSum(sumOfChunks(squares), slotBase);
+  // crms_norm: the dropped entry is -sum(x); the full row's sum of squares
+  // adds its square.
+  Value droppedEntry;
+  if (spec.compressed) {
+    slotBase += spec.threadsPerRow / kWarpSize;
+    Value sum = rowSum(sumOfChunks(xs), slotBase);
+    droppedEntry = arith::NegFOp::create(b, sum);
+    rowTotal = arith::AddFOp::create(b, rowTotal, arith::MulFOp::create(b, sum, sum));
+  }
+  Value rstd = reciprocalRoot(rowTotal, spec.outHidden());
   Value rstdChunk = vector::BroadcastOp::create(b, chunkType, rstd);
 
   for (int64_t c = 0; c < spec.chunksPerThread; ++c) {
@@ -489,6 +509,19 @@ void KernelBuilder::buildRow(Value row) {
       y = arith::AddFOp::create(b, y, toF32(biases[c]));
     storeChunk(fromF32(y, spec.elementType), out, row, cols[c], valids[c]);
   }
+  if (!spec.compressed)
+    return;
+  // The last output entry, from the dropped one, by the row's first thread.
+  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
+  guarded(first, [&] {
+    Value last = index(spec.hidden);
+    Value y = vector::BroadcastOp::create(b, chunkType, arith::MulFOp::create(b, droppedEntry, rstd));
+    if (scale)
+      y = arith::MulFOp::create(b, y, toF32(loadRaw(scale, last)));
+    if (bias)
+      y = arith::AddFOp::create(b, y, toF32(loadRaw(bias, last)));
+    storeChunk(fromF32(y, spec.elementType), out, row, last, /*valid=*/Value());
+  });
 }
 
 void KernelBuilder::buildDeferredScaleRow(Value row) {
@@ -542,7 +575,10 @@ private:
 LogicalResult ConvertNormToGPUPass::chooseShape(KernelSpec &spec, std::string &reason) {
   // 128-bit chunks, narrower when the row size does not allow them.
   spec.vectorWidth = 128 / spec.elementType.getWidth();
-  while (spec.hidden % spec.vectorWidth != 0 || spec.valueHidden % spec.vectorWidth != 0)
+  // A crms_norm row of d - 1 and its output of d elements share no factor
+  // of two: its kernel reads and writes scalars.
+  while (spec.hidden % spec.vectorWidth != 0 || spec.valueHidden % spec.vectorWidth != 0 ||
+         spec.outHidden() % spec.vectorWidth != 0)
     spec.vectorWidth /= 2;
   int64_t chunks = spec.widestRow() / spec.vectorWidth;
   if (spec.widestRow() <= warpRowLimit) {
@@ -554,7 +590,10 @@ LogicalResult ConvertNormToGPUPass::chooseShape(KernelSpec &spec, std::string &r
   } else {
     // About 16 elements per thread: enough bytes in flight per thread, few
     // enough registers that a block of up to 1024 threads still fits.
-    int64_t targetChunks = std::max<int64_t>(1, 16 / spec.vectorWidth);
+    // Scalar rows (crms_norm) take 8: at 16, ptxas spilled 32 bytes for an
+    // f16 row of 4095 (ptxas.mlir).
+    int64_t targetElements = spec.vectorWidth == 1 ? 8 : 16;
+    int64_t targetChunks = std::max<int64_t>(1, targetElements / spec.vectorWidth);
     int64_t threads = 2 * kWarpSize;
     while (threads < kMaxBlockThreads && threads * targetChunks < chunks)
       threads *= 2;
@@ -610,7 +649,8 @@ SmallVector<std::pair<StringRef, Type>> kernelArguments(const KernelSpec &spec) 
     auto valueType = MemRefType::get({ShapedType::kDynamic, spec.valueHidden}, spec.elementType);
     return {{"value", valueType}, {"input", rowsType}, {"out", valueType}};
   }
-  auto weight = [&](FloatType t) { return MemRefType::get({spec.hidden}, t); };
+  auto weight = [&](FloatType t) { return MemRefType::get({spec.outHidden()}, t); };
+  auto outType = MemRefType::get({ShapedType::kDynamic, spec.outHidden()}, spec.elementType);
   SmallVector<std::pair<StringRef, Type>> args{{"x", rowsType}};
   if (spec.skip)
     args.push_back({"skip", rowsType});
@@ -620,7 +660,7 @@ SmallVector<std::pair<StringRef, Type>> kernelArguments(const KernelSpec &spec) 
     args.push_back({"bias", weight(spec.biasType)});
   if (spec.skipBiasType)
     args.push_back({"skip_bias", weight(spec.skipBiasType)});
-  args.push_back({"out", rowsType});
+  args.push_back({"out", outType});
   if (spec.skip)
     args.push_back({"sum", rowsType});
   return args;
@@ -638,7 +678,7 @@ gpu::GPUFuncOp ConvertNormToGPUPass::buildKernel(gpu::GPUModuleOp kernels, const
   SmallVector<Type> workgroup;
   if (!spec.warpPerRow()) {
     // One slot per warp for each of the reductions (two for LayerNorm).
-    int64_t slots = (spec.layerNorm ? 2 : 1) * (spec.threadsPerRow / kWarpSize);
+    int64_t slots = (spec.layerNorm || spec.compressed ? 2 : 1) * (spec.threadsPerRow / kWarpSize);
     workgroup.push_back(
         MemRefType::get({slots}, Float32Type::get(ctx), MemRefLayoutAttrInterface{},
                         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)));

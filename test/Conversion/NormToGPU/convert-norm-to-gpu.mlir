@@ -267,3 +267,31 @@ func.func @deferred_scale_narrow(%xw: tensor<2x?x200xf32>, %x: tensor<2x?x100xf3
   %y = norm.rms_scale %xw by %x : tensor<2x?x200xf32>, tensor<2x?x100xf32> -> tensor<2x?x200xf32>
   return %y : tensor<2x?x200xf32>
 }
+
+// -----
+
+// CRMSNorm: 767 stored entries of a zero-mean row of 768. The input and
+// output rows share no factor of two, so the loads are scalar; two warp
+// reductions (sum of squares, sum); the row's first lane writes entry 767
+// from the dropped one, -sum(x), with the last weights.
+
+// CHECK: norm.crms_norm {{.*}}norm.gpu_kernel = @norm_kernels::@crms_norm_bf16_h767
+// CHECK: gpu.func @crms_norm_bf16_h767(%[[X:.*]]: memref<?x767xbf16>, %[[G:.*]]: memref<768xbf16>, %[[B:.*]]: memref<768xbf16>, %[[Y:.*]]: memref<?x768xbf16>) kernel
+// CHECK-SAME: norm.kind = "crms_norm"
+// CHECK-SAME: norm.threads_per_row = 32
+// CHECK-SAME: norm.vector_width = 1
+// CHECK: vector.load %[[X]]{{.*}} : memref<?x767xbf16>, vector<1xbf16>
+// CHECK: gpu.subgroup_reduce add
+// CHECK: %[[SUM:.*]] = gpu.subgroup_reduce add
+// CHECK-NOT: gpu.subgroup_reduce
+// CHECK: %[[DROPPED:.*]] = arith.negf %[[SUM]] : f32
+// CHECK: %[[LANE0:.*]] = arith.cmpi eq
+// CHECK: scf.if %[[LANE0]] {
+// CHECK: arith.mulf %[[DROPPED]]
+// CHECK: vector.load %[[G]][%[[LAST:.*]]] {{.*}} : memref<768xbf16>, vector<1xbf16>
+// CHECK: vector.load %[[B]][%[[LAST]]]
+// CHECK: vector.store %{{.*}}, %[[Y]][%{{.*}}, %[[LAST]]]
+func.func @crms(%x: tensor<?x767xbf16>, %g: tensor<768xbf16>, %b: tensor<768xbf16>) -> tensor<?x768xbf16> {
+  %y = norm.crms_norm %x scale(%g : tensor<768xbf16>) bias(%b : tensor<768xbf16>) : tensor<?x767xbf16> -> tensor<?x768xbf16>
+  return %y : tensor<?x768xbf16>
+}

@@ -18,10 +18,12 @@
 // CHECK-NOT: FAIL
 // CHECK: PASS rms_scale_bf16_h4096_n11008 rows=5 out: rel_err={{.*}} (tol 1e-02) unwritten_or_nan=0
 // CHECK-NOT: FAIL
-// CHECK: 204 passed, 0 failed
+// CHECK: PASS crms_norm_bf16_h4095 rows=5 out: rel_err={{.*}} (tol 1e-02) unwritten_or_nan=0
+// CHECK-NOT: FAIL
+// CHECK: 222 passed, 0 failed
 
 // The rms_scale kernels that write only the per-row factors (for a matmul
 // epilogue), checked in fp32 whatever the input type.
 // FACTORS-NOT: FAIL
 // FACTORS: PASS rms_scale_factors_bf16_h4096 rows=5 out: rel_err={{.*}} (tol 1e-05) unwritten_or_nan=0
-// FACTORS: 102 passed, 0 failed
+// FACTORS: 111 passed, 0 failed

@@ -85,3 +85,11 @@ func.func @deferred_scale_mixed_types(%xw: tensor<8x96xf32>, %x: tensor<8x64xbf1
   %y = norm.rms_scale %xw by %x : tensor<8x96xf32>, tensor<8x64xbf16> -> tensor<8x96xf32>
   return %y : tensor<8x96xf32>
 }
+
+// -----
+
+func.func @crms_broadcast_scale(%x: tensor<8x63xf32>, %g: tensor<1xf32>) -> tensor<8x64xf32> {
+  // expected-remark @+1 {{scale of type tensor<1xf32> broadcasts to the normalized shape: only full-size weights (64 elements) are supported}}
+  %y = norm.crms_norm %x scale(%g : tensor<1xf32>) : tensor<8x63xf32> -> tensor<8x64xf32>
+  return %y : tensor<8x64xf32>
+}

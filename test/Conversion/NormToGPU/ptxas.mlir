@@ -10,18 +10,18 @@
 // RUN: %python -c "import sys; d=open(sys.argv[1],'rb').read(); print('magic', d[:4] == b'\x7fELF', 'machine', int.from_bytes(d[18:20], 'little'))" %t.emitted.cubin | FileCheck %s --check-prefix=CUBIN
 
 // Every kernel the pass accepts, over the three activation types and the
-// four norm kinds plus the deferred scale (rms_scale, up to Llama-70B's
-// 8192 -> 28672), assembles for sm_90 (and sm_80) without a byte of local
+// four norm kinds plus crms_norm and the deferred scale (rms_scale, up to
+// Llama-70B's 8192 -> 28672), assembles for sm_90 (and sm_80) without a byte of local
 // memory: no stack frame, no spill stores or loads. The register estimate
 // of convert-norm-to-gpu refuses the rows that would spill (here the widest
 // fp32 LayerNorms; see row-limits.mlir).
 
-// CHECK-COUNT-94: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// CHECK-COUNT-103: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // CHECK-NOT: Function properties
 // NOSPILL-NOT: {{[1-9][0-9]*}} bytes stack frame
 // NOSPILL-NOT: {{[1-9][0-9]*}} bytes spill
 // CUBIN: magic True machine 190
-// FACTORS-COUNT-94: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// FACTORS-COUNT-103: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // FACTORS-NOT: Function properties
 
 func.func @f32_64(%x: tensor<?x64xf32>, %s: tensor<?x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
@@ -191,4 +191,22 @@ func.func @bf16_deferred_scales(%v0: tensor<?x96xbf16>, %x0: tensor<?x64xbf16>, 
   %y2 = norm.rms_scale %v2 by %x2 : tensor<?x11008xbf16>, tensor<?x4096xbf16> -> tensor<?x11008xbf16>
   %y3 = norm.rms_scale %v3 by %x3 : tensor<?x28672xbf16>, tensor<?x8192xbf16> -> tensor<?x28672xbf16>
   return %y0, %y1, %y2, %y3 : tensor<?x96xbf16>, tensor<?x3072xbf16>, tensor<?x11008xbf16>, tensor<?x28672xbf16>
+}
+func.func @f32_compressed(%x0: tensor<?x767xf32>, %g0: tensor<768xf32>, %b0: tensor<768xf32>, %x1: tensor<?x4095xf32>, %g1: tensor<4096xf32>, %b1: tensor<4096xf32>, %x2: tensor<?x8191xf32>, %g2: tensor<8192xf32>, %b2: tensor<8192xf32>) -> (tensor<?x768xf32>, tensor<?x4096xf32>, tensor<?x8192xf32>) {
+  %y0 = norm.crms_norm %x0 scale(%g0 : tensor<768xf32>) bias(%b0 : tensor<768xf32>) : tensor<?x767xf32> -> tensor<?x768xf32>
+  %y1 = norm.crms_norm %x1 scale(%g1 : tensor<4096xf32>) bias(%b1 : tensor<4096xf32>) : tensor<?x4095xf32> -> tensor<?x4096xf32>
+  %y2 = norm.crms_norm %x2 scale(%g2 : tensor<8192xf32>) bias(%b2 : tensor<8192xf32>) : tensor<?x8191xf32> -> tensor<?x8192xf32>
+  return %y0, %y1, %y2 : tensor<?x768xf32>, tensor<?x4096xf32>, tensor<?x8192xf32>
+}
+func.func @f16_compressed(%x0: tensor<?x767xf16>, %g0: tensor<768xf16>, %b0: tensor<768xf16>, %x1: tensor<?x4095xf16>, %g1: tensor<4096xf16>, %b1: tensor<4096xf16>, %x2: tensor<?x8191xf16>, %g2: tensor<8192xf16>, %b2: tensor<8192xf16>) -> (tensor<?x768xf16>, tensor<?x4096xf16>, tensor<?x8192xf16>) {
+  %y0 = norm.crms_norm %x0 scale(%g0 : tensor<768xf16>) bias(%b0 : tensor<768xf16>) : tensor<?x767xf16> -> tensor<?x768xf16>
+  %y1 = norm.crms_norm %x1 scale(%g1 : tensor<4096xf16>) bias(%b1 : tensor<4096xf16>) : tensor<?x4095xf16> -> tensor<?x4096xf16>
+  %y2 = norm.crms_norm %x2 scale(%g2 : tensor<8192xf16>) bias(%b2 : tensor<8192xf16>) : tensor<?x8191xf16> -> tensor<?x8192xf16>
+  return %y0, %y1, %y2 : tensor<?x768xf16>, tensor<?x4096xf16>, tensor<?x8192xf16>
+}
+func.func @bf16_compressed(%x0: tensor<?x767xbf16>, %g0: tensor<768xbf16>, %b0: tensor<768xbf16>, %x1: tensor<?x4095xbf16>, %g1: tensor<4096xbf16>, %b1: tensor<4096xbf16>, %x2: tensor<?x8191xbf16>, %g2: tensor<8192xbf16>, %b2: tensor<8192xbf16>) -> (tensor<?x768xbf16>, tensor<?x4096xbf16>, tensor<?x8192xbf16>) {
+  %y0 = norm.crms_norm %x0 scale(%g0 : tensor<768xbf16>) bias(%b0 : tensor<768xbf16>) : tensor<?x767xbf16> -> tensor<?x768xbf16>
+  %y1 = norm.crms_norm %x1 scale(%g1 : tensor<4096xbf16>) bias(%b1 : tensor<4096xbf16>) : tensor<?x4095xbf16> -> tensor<?x4096xbf16>
+  %y2 = norm.crms_norm %x2 scale(%g2 : tensor<8192xbf16>) bias(%b2 : tensor<8192xbf16>) : tensor<?x8191xbf16> -> tensor<?x8192xbf16>
+  return %y0, %y1, %y2 : tensor<?x768xbf16>, tensor<?x4096xbf16>, tensor<?x8192xbf16>
 }

@@ -37,7 +37,8 @@
 // CHECK: PASS skip_layer_norm_bf16_h8192 rows=5
 // CHECK: PASS rms_norm_bf16_h64 rows=5
 // CHECK: PASS rms_scale_f16_h1024_n3072 rows=5 out: rel_err={{.*}} (tol 2e-03) unwritten_or_nan=0
-// CHECK: 6 passed, 0 failed
+// CHECK: PASS crms_norm_f16_h4095 rows=5 out: rel_err={{.*}} (tol 2e-03) unwritten_or_nan=0
+// CHECK: 7 passed, 0 failed
 
 // BENCH: "copy_gbps"
 // BENCH: "kernel":"rms_scale_f16_h1024_n3072"
@@ -57,12 +58,14 @@ func.func @norms(%x: tensor<?x4096xbf16>, %g: tensor<4096xbf16>,
                  %n: tensor<?x100xf32>, %s: tensor<?x100xf32>, %gn: tensor<100xf32>,
                  %w: tensor<?x8192xbf16>, %sw: tensor<?x8192xbf16>, %gw: tensor<8192xbf16>, %bw: tensor<8192xbf16>,
                  %e: tensor<?x64xbf16>, %ge: tensor<64xf32>,
-                 %v: tensor<?x3072xf16>, %i: tensor<?x1024xf16>) {
+                 %v: tensor<?x3072xf16>, %i: tensor<?x1024xf16>,
+                 %c: tensor<?x4095xf16>, %gc: tensor<4096xf16>, %bc: tensor<4096xf16>) {
   %0 = norm.rms_norm %x scale(%g : tensor<4096xbf16>) {epsilon = 1.0e-6 : f32} : tensor<?x4096xbf16> -> tensor<?x4096xbf16>
   %1 = norm.layer_norm %h scale(%gh : tensor<768xf16>) bias(%bh : tensor<768xf16>) : tensor<?x768xf16> -> tensor<?x768xf16>
   %2, %3 = norm.skip_rms_norm %n, %s scale(%gn : tensor<100xf32>) : tensor<?x100xf32>, tensor<?x100xf32> -> tensor<?x100xf32>, tensor<?x100xf32>
   %4, %5 = norm.skip_layer_norm %w, %sw scale(%gw : tensor<8192xbf16>) bias(%bw : tensor<8192xbf16>) skip_bias(%bw : tensor<8192xbf16>) : tensor<?x8192xbf16>, tensor<?x8192xbf16> -> tensor<?x8192xbf16>, tensor<?x8192xbf16>
   %6 = norm.rms_norm %e scale(%ge : tensor<64xf32>) {unit_offset} : tensor<?x64xbf16> -> tensor<?x64xbf16>
   %7 = norm.rms_scale %v by %i : tensor<?x3072xf16>, tensor<?x1024xf16> -> tensor<?x3072xf16>
+  %8 = norm.crms_norm %c scale(%gc : tensor<4096xf16>) bias(%bc : tensor<4096xf16>) : tensor<?x4095xf16> -> tensor<?x4096xf16>
   return
 }

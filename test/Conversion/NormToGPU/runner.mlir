@@ -10,4 +10,4 @@
 
 // CHECK: device:
 // CHECK-NOT: FAIL
-// CHECK: 102 passed, 0 failed
+// CHECK: 111 passed, 0 failed

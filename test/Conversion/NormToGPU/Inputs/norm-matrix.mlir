@@ -169,3 +169,24 @@ func.func @bf16_deferred_scales(%v0: tensor<?x96xbf16>, %x0: tensor<?x64xbf16>, 
   %y3 = norm.rms_scale %v3 by %x3 {epsilon = 1.0e-6 : f32} : tensor<?x11008xbf16>, tensor<?x4096xbf16> -> tensor<?x11008xbf16>
   return %y0, %y1, %y2, %y3 : tensor<?x96xbf16>, tensor<?x200xbf16>, tensor<?x3072xbf16>, tensor<?x11008xbf16>
 }
+// norm.crms_norm (CRMSNorm, Pre-LN -> RMSNorm with compress=1): rows of
+// d - 1 stored entries, outputs of d; scalar loads (d - 1 and d share no
+// factor of two); warp per row (64, 768) and block per row (4096).
+func.func @f32_compressed(%x0: tensor<?x63xf32>, %g0: tensor<64xf32>, %b0: tensor<64xf32>, %x1: tensor<?x767xf32>, %g1: tensor<768xf32>, %b1: tensor<768xf32>, %x2: tensor<?x4095xf32>, %g2: tensor<4096xf32>, %b2: tensor<4096xf32>) -> (tensor<?x64xf32>, tensor<?x768xf32>, tensor<?x4096xf32>) {
+  %y0 = norm.crms_norm %x0 scale(%g0 : tensor<64xf32>) bias(%b0 : tensor<64xf32>) {epsilon = 1.0e-6 : f32} : tensor<?x63xf32> -> tensor<?x64xf32>
+  %y1 = norm.crms_norm %x1 scale(%g1 : tensor<768xf32>) {epsilon = 1.0e-6 : f32} : tensor<?x767xf32> -> tensor<?x768xf32>
+  %y2 = norm.crms_norm %x2 scale(%g2 : tensor<4096xf32>) bias(%b2 : tensor<4096xf32>) {epsilon = 1.0e-6 : f32} : tensor<?x4095xf32> -> tensor<?x4096xf32>
+  return %y0, %y1, %y2 : tensor<?x64xf32>, tensor<?x768xf32>, tensor<?x4096xf32>
+}
+func.func @f16_compressed(%x0: tensor<?x63xf16>, %g0: tensor<64xf16>, %b0: tensor<64xf16>, %x1: tensor<?x767xf16>, %g1: tensor<768xf16>, %b1: tensor<768xf16>, %x2: tensor<?x4095xf16>, %g2: tensor<4096xf16>, %b2: tensor<4096xf16>) -> (tensor<?x64xf16>, tensor<?x768xf16>, tensor<?x4096xf16>) {
+  %y0 = norm.crms_norm %x0 scale(%g0 : tensor<64xf16>) bias(%b0 : tensor<64xf16>) {epsilon = 1.0e-6 : f32} : tensor<?x63xf16> -> tensor<?x64xf16>
+  %y1 = norm.crms_norm %x1 scale(%g1 : tensor<768xf16>) {epsilon = 1.0e-6 : f32} : tensor<?x767xf16> -> tensor<?x768xf16>
+  %y2 = norm.crms_norm %x2 scale(%g2 : tensor<4096xf16>) bias(%b2 : tensor<4096xf16>) {epsilon = 1.0e-6 : f32} : tensor<?x4095xf16> -> tensor<?x4096xf16>
+  return %y0, %y1, %y2 : tensor<?x64xf16>, tensor<?x768xf16>, tensor<?x4096xf16>
+}
+func.func @bf16_compressed(%x0: tensor<?x63xbf16>, %g0: tensor<64xbf16>, %b0: tensor<64xbf16>, %x1: tensor<?x767xbf16>, %g1: tensor<768xbf16>, %b1: tensor<768xbf16>, %x2: tensor<?x4095xbf16>, %g2: tensor<4096xbf16>, %b2: tensor<4096xbf16>) -> (tensor<?x64xbf16>, tensor<?x768xbf16>, tensor<?x4096xbf16>) {
+  %y0 = norm.crms_norm %x0 scale(%g0 : tensor<64xbf16>) bias(%b0 : tensor<64xbf16>) {epsilon = 1.0e-6 : f32} : tensor<?x63xbf16> -> tensor<?x64xbf16>
+  %y1 = norm.crms_norm %x1 scale(%g1 : tensor<768xbf16>) {epsilon = 1.0e-6 : f32} : tensor<?x767xbf16> -> tensor<?x768xbf16>
+  %y2 = norm.crms_norm %x2 scale(%g2 : tensor<4096xbf16>) bias(%b2 : tensor<4096xbf16>) {epsilon = 1.0e-6 : f32} : tensor<?x4095xbf16> -> tensor<?x4096xbf16>
+  return %y0, %y1, %y2 : tensor<?x64xbf16>, tensor<?x768xbf16>, tensor<?x4096xbf16>
+}
