@@ -31,8 +31,8 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu", "ModuleOp"> {
   let summary = "Generate one fused GPU kernel (gpu.func) and a host launcher per norm";
   let description = [{
     For every `norm.rms_norm`, `norm.layer_norm`, `norm.skip_rms_norm`,
-    `norm.skip_layer_norm` and `norm.rms_scale` whose normalized size is
-    static, emits a kernel
+    `norm.skip_layer_norm`, `norm.crms_norm` and `norm.rms_scale` whose
+    normalized size is static, emits a kernel
     into `gpu.module @norm_kernels` and a host function of the same name
     that launches it with `gpu.launch_func`. The norm op stays in the graph
     (the rest of an ONNX model is not lowered) and points at its kernel with
@@ -42,6 +42,8 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu", "ModuleOp"> {
     Kernel ABI (bufferized boundary, 2-D row-major memrefs, 16-byte aligned
     base pointers): `(x, [skip], [scale], [bias], [skip_bias], out, [sum])`
     with `x/skip/out/sum : memref<?xHxT>` and the weights `memref<HxTw>`.
+    `norm.crms_norm` takes `x : memref<?x(d-1)xT>` and writes
+    `out : memref<?xdxT>` with `d`-element weights.
     `norm.rms_scale %v by %x` (FlashNorm's deferred 1/RMS) gets, with
     `deferred-scale=fused`, a kernel `(value, input, out)` that computes the
     statistic of the `input` row and writes the scaled `value` row; with

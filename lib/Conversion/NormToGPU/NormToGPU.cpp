@@ -167,6 +167,7 @@ FailureOr<std::pair<KernelSpec, NormOperands>> describeNorm(Operation *op, bool 
              "map: fold it into the neighbouring convolution)";
     return failure();
   } else {
+    reason = "this norm op has no GPU lowering";
     return failure();
   }
 
@@ -777,8 +778,7 @@ void ConvertNormToGPUPass::runOnOperation() {
     std::string reason;
     auto described = describeNorm(op, deferredScale == "factors", reason);
     if (failed(described)) {
-      if (!reason.empty())
-        norm::recordNormRefusal(op, kPassName, reason);
+      norm::recordNormRefusal(op, kPassName, reason);
       continue;
     }
     KernelSpec spec = described->first;
