@@ -395,6 +395,12 @@ private:
     });
   }
 
+  /// Runs `body` on the row's first thread only (the others hold the same
+  /// row statistics).
+  void onFirstThread(function_ref<void()> body) {
+    guarded(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0)), body);
+  }
+
   void buildRow(Value row);
   void buildDeferredScaleRow(Value row);
 
@@ -467,11 +473,11 @@ void KernelBuilder::buildRow(Value row) {
     xs.push_back(v);
   }
 
-  Value invHidden = f32Const(1.0 / static_cast<double>(spec.hidden));
   SmallVector<Value> centered = xs;
   int64_t slotBase = 0;
   if (spec.layerNorm) {
-    Value mean = arith::MulFOp::create(b, rowSum(sumOfChunks(xs), slotBase), invHidden);
+    Value mean = arith::MulFOp::create(b, rowSum(sumOfChunks(xs), slotBase),
+                                       f32Const(1.0 / static_cast<double>(spec.hidden)));
     slotBase += spec.threadsPerRow / kWarpSize;
     Value meanChunk = vector::BroadcastOp::create(b, chunkType, mean);
     for (int64_t c = 0; c < spec.chunksPerThread; ++c) {
@@ -513,8 +519,7 @@ void KernelBuilder::buildRow(Value row) {
   if (!spec.compressed)
     return;
   // The last output entry, from the dropped one, by the row's first thread.
-  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
-  guarded(first, [&] {
+  onFirstThread([&] {
     Value last = index(spec.hidden);
     Value y = vector::BroadcastOp::create(b, chunkType, arith::MulFOp::create(b, droppedEntry, rstd));
     if (scale)
@@ -544,9 +549,7 @@ void KernelBuilder::buildDeferredScaleRow(Value row) {
     values.push_back(loadGuarded(value, {row, valueCols[c]}, valueValids[c]));
   Value rstd = reciprocalRoot(rowSum(sumOfChunks(squares), /*slotBase=*/0), spec.hidden);
   if (spec.factorsOnly) {
-    // Every thread of the row holds the factor; its first writes it.
-    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
-    guarded(first, [&] { memref::StoreOp::create(b, rstd, out, ValueRange{row, index(0)}); });
+    onFirstThread([&] { memref::StoreOp::create(b, rstd, out, ValueRange{row, index(0)}); });
     return;
   }
   Value rstdChunk = vector::BroadcastOp::create(b, chunkType, rstd);
