@@ -448,6 +448,18 @@ def rel_err(got, ref):
     return float(np.linalg.norm(got - ref) / max(np.linalg.norm(ref), 1e-30))
 
 
+def execute(func, env, arg_count, grid, block):
+    """Runs `func` over `grid` blocks of `block` threads; `env` binds its
+    first `arg_count` arguments (the rest are workgroup attributions)."""
+    block_args, body = func.regions[0]
+    slots = 0
+    for arg, typ in block_args[arg_count:]:
+        slots = int(re.match(r"memref<(\d+)x", typ).group(1))
+        env[arg] = None
+    machine = Machine(grid * block, block, slots)
+    machine.run(body, env, np.ones(machine.n, dtype=bool))
+
+
 def run_kernel(func, rows, rng):
     name = attr(func, "sym_name").strip('"')
     kind = attr(func, "norm.kind").strip('"')
@@ -457,7 +469,7 @@ def run_kernel(func, rows, rng):
     threads_per_row = int(attr(func, "norm.threads_per_row").split(":")[0])
     rows_per_block = int(attr(func, "norm.rows_per_block").split(":")[0])
     block_threads = threads_per_row * rows_per_block
-    block_args, body = func.regions[0]
+    block_args = func.regions[0][0]
     elem = None
     env, inputs, buffers = {}, {}, {}
     for (arg, typ), arg_name in zip(block_args, arg_names):
@@ -478,13 +490,7 @@ def run_kernel(func, rows, rng):
             data = round_to(gen().astype(np.float32), e)
             inputs[arg_name] = data.astype(np.float64)
         buffers[arg_name] = env[arg] = Buffer(shape, e, data)
-    slots = 0
-    for arg, typ in block_args[len(arg_names):]:  # workgroup attributions
-        slots = int(re.match(r"memref<(\d+)x", typ).group(1))
-        env[arg] = None
-    grid = -(-rows // rows_per_block)
-    machine = Machine(grid * block_threads, block_threads, slots)
-    machine.run(body, env, np.ones(machine.n, dtype=bool))
+    execute(func, env, len(arg_names), -(-rows // rows_per_block), block_threads)
 
     ref, total = reference(kind, inputs, eps, unit_offset, elem)
     report, ok = [], True
@@ -530,7 +536,7 @@ def launch(func, grid, block, buffer_specs):
     if known and int(known.group(1)) != block:
         raise EmulationError(f"{name}: launched with {block} threads per block, "
                              f"known_block_size is {known.group(1)}")
-    block_args, body = func.regions[0]
+    block_args = func.regions[0][0]
     arg_names = re.findall(r'"(\w+)"', attr(func, "norm.arguments"))
     if len(buffer_specs) != len(arg_names):
         raise EmulationError(f"{name}: {len(buffer_specs)} buffers for {len(arg_names)} arguments")
@@ -549,12 +555,7 @@ def launch(func, grid, block, buffer_specs):
                                  f"fewer than {shape} needs")
         env[arg] = Buffer(shape, elem, raw_to_f32(raw[:needed], elem))
         files.append((path, raw, env[arg]))
-    slots = 0
-    for arg, typ in block_args[len(arg_names):]:  # workgroup attributions
-        slots = int(re.match(r"memref<(\d+)x", typ).group(1))
-        env[arg] = None
-    machine = Machine(grid * block, block, slots)
-    machine.run(body, env, np.ones(machine.n, dtype=bool))
+    execute(func, env, len(arg_names), grid, block)
     for path, raw, buf in files:
         if buf.stored.any():
             head = raw[:buf.stored.size]
