@@ -60,7 +60,7 @@ CUresult fail(CUresult code, const std::string &why) {
   return code;
 }
 
-/// The allocation holding [ptr, ptr + bytes), or null.
+/// Whether [ptr, ptr + bytes) lies inside one allocation.
 bool inAllocation(uint64_t ptr, size_t bytes) {
   auto it = allocations.upper_bound(ptr);
   if (it == allocations.begin())
