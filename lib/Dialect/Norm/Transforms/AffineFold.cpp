@@ -684,25 +684,6 @@ LogicalResult mlir::norm::warnPrecisionLosses(Operation *norm, StringRef pass,
 // Centering
 //===----------------------------------------------------------------------===//
 
-void mlir::norm::centerAlongAxis(MutableArrayRef<double> values,
-                                 ArrayRef<int64_t> shape, int64_t axis) {
-  int64_t n = shape.empty() ? 1 : shape[axis];
-  int64_t inner = 1;
-  for (int64_t d = axis + 1; d < int64_t(shape.size()); ++d)
-    inner *= shape[d];
-  int64_t outer = n == 0 ? 0 : int64_t(values.size()) / (n * inner);
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t i = 0; i < inner; ++i) {
-      double *base = values.data() + o * n * inner + i;
-      double sum = 0;
-      for (int64_t k = 0; k < n; ++k)
-        sum += base[k * inner];
-      double mean = sum / double(n);
-      for (int64_t k = 0; k < n; ++k)
-        base[k * inner] -= mean;
-    }
-}
-
 /// Named after the initializer behind the weight, else its producing node.
 static std::string derivedWeightName(Value value, StringRef suffix) {
   StringRef base = initializerName(value);

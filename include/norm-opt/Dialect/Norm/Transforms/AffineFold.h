@@ -158,11 +158,6 @@ inline void eraseIfUnused(RewriterBase &rewriter, Value value) {
 // Centering (Pre-LN -> RMSNorm)
 //===----------------------------------------------------------------------===//
 
-/// Subtracts from every fiber of `values` (row-major, `shape`) along `axis`
-/// its mean: `W (I - 11^T/n)` when `axis` is the output dim of a weight.
-void centerAlongAxis(MutableArrayRef<double> values, ArrayRef<int64_t> shape,
-                     int64_t axis);
-
 /// A new initializer holding the constant `value` centered along `axis`,
 /// named after the original. An `axis` outside the tensor's dims (or of size
 /// 1) means the tensor is broadcast along it, so its centered value is zero.
