@@ -419,6 +419,8 @@ SmallVector<PrecisionLoss> mlir::norm::foldAffineIntoReaders(
     for (int64_t r = 0; r < k; ++r)
       for (int64_t c = 0; c < n; ++c)
         w[r * n + c] *= map.gain[r];
+    if (map.center)
+      centerAlongAxis(w, {k, n}, /*axis=*/0); // P diag(gain) W
 
     Type elementType = layer.getWeightElementType();
     PrecisionLoss weightLoss{layer.getOp(), "weight"};
