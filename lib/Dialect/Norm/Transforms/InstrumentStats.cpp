@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::norm {
 #define GEN_PASS_DEF_NORMINSTRUMENTSTATS
@@ -98,10 +99,14 @@ struct NormInstrumentStatsPass
         return signalPassFailure();
       }
       ret->insertOperands(ret->getNumOperands(), statistic);
+      // The statistics file needs epsilon (a token's std is sqrt(s + eps));
+      // the reason carries it with every digit an f32 has.
+      double eps = op->getAttrOfType<FloatAttr>("epsilon").getValueAsDouble();
       recordNormAction(op, kPassName, "instrumented",
-                       (Twine("per-token ") +
-                        (isa<LayerNormOp>(op) ? "variance" : "mean square") +
-                        " returned as output '" + kStatsOutputPrefix + name + "'")
+                       llvm::formatv("per-token {0} returned as output '{1}{2}'; "
+                                     "epsilon {3:e8}",
+                                     isa<LayerNormOp>(op) ? "variance" : "mean square",
+                                     kStatsOutputPrefix, name, eps)
                            .str());
     }
   }

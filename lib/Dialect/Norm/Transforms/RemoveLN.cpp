@@ -242,7 +242,7 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
       if (stats->firstStd)
         text += llvm::formatv(" (its std {0:e3})", *stats->firstStd).str();
       text += stats->measuredError
-                  ? llvm::formatv("; measured error {0:e2}", *stats->measuredError).str()
+                  ? llvm::formatv("; measured held-out error {0:e2}", *stats->measuredError).str()
                   : std::string("; error not measured");
       return std::make_pair(*stats->meanStd, text);
     }
