@@ -140,3 +140,20 @@ func.func @two_dims(%x: tensor<3x2x2xf16>) -> tensor<3x2x2xf16> {
   %y = norm.layer_norm %x {onnx.outputs = ["two_dims"], axis = 1 : i64, epsilon = 1.0e15 : f32} : tensor<3x2x2xf16> -> tensor<3x2x2xf16>
   return %y : tensor<3x2x2xf16>
 }
+
+// -----
+
+// An exporter may leave the norm's type unranked (PyTorch at opset 13
+// without constant folding): axis -1 is still the last dim, and the hidden
+// size comes from the weights.
+// CHECK-LABEL: func.func @unranked
+// CHECK: onnx.initializer "w_folded" = dense<{{\[}}[-5.000000e+00, -8.000000e+00], [5.000000e+00, 8.000000e+00]]>
+// CHECK-NOT: norm.layer_norm
+// CHECK: return
+func.func @unranked(%x: tensor<*xf32>) -> tensor<*xf32> {
+  %g = onnx.initializer "g" = dense<[2.0e6, 4.0e6]> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "w" = dense<[[1.0, 2.0], [3.0, 5.0]]> : tensor<2x2xf32> : tensor<2x2xf32>
+  %y = norm.layer_norm %x scale(%g : tensor<2xf32>) {onnx.outputs = ["ln_free"], epsilon = 1.0e12 : f32} : tensor<*xf32> -> tensor<*xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<*xf32>, tensor<2x2xf32>) -> tensor<*xf32>
+  return %m : tensor<*xf32>
+}

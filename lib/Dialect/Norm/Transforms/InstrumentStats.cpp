@@ -73,13 +73,17 @@ struct NormInstrumentStatsPass
       Value input = op->getOperand(0);
       auto type = dyn_cast<RankedTensorType>(input.getType());
       std::optional<int64_t> axis;
-      if (auto ln = dyn_cast<LayerNormOp>(op))
+      int64_t axisAttr;
+      if (auto ln = dyn_cast<LayerNormOp>(op)) {
         axis = ln.getNormalizedAxis();
-      else
+        axisAttr = ln.getAxis();
+      } else {
         axis = cast<RMSNormOp>(op).getNormalizedAxis();
-      if (!type || !axis || *axis != type.getRank() - 1) {
-        recordNormRefusal(op, kPassName,
-                          "it normalizes more than the last dim (or its rank is unknown)");
+        axisAttr = cast<RMSNormOp>(op).getAxis();
+      }
+      // Axis -1 is the last dim even when the rank is unknown.
+      if (axisAttr != -1 && !(type && axis && *axis == type.getRank() - 1)) {
+        recordNormRefusal(op, kPassName, "it normalizes more than the last dim");
         continue;
       }
       std::string name = getReportName(op);

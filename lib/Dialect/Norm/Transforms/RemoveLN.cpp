@@ -129,18 +129,27 @@ struct NormSite {
   double epsilon;
   bool center;
   bool unitOffset;
-  std::optional<int64_t> normalizedAxis;
+  /// Whether it normalizes the last dim alone (known even for an unranked
+  /// input when its axis is -1).
+  bool lastDimOnly;
 };
+
+template <typename Norm>
+bool normalizesLastDimOnly(Norm norm) {
+  auto type = dyn_cast<RankedTensorType>(norm.getInput().getType());
+  std::optional<int64_t> axis = norm.getNormalizedAxis();
+  return norm.getAxis() == -1 || (type && axis && *axis == type.getRank() - 1);
+}
 
 std::optional<NormSite> getNormSite(Operation *op) {
   if (auto ln = dyn_cast<LayerNormOp>(op))
     return NormSite{op, ln.getInput(), ln.getResult(), ln.getScale(), ln.getBias(),
                     ln.getEpsilon().convertToDouble(), /*center=*/true,
-                    /*unitOffset=*/false, ln.getNormalizedAxis()};
+                    /*unitOffset=*/false, normalizesLastDimOnly(ln)};
   if (auto rms = dyn_cast<RMSNormOp>(op))
     return NormSite{op, rms.getInput(), rms.getResult(), rms.getScale(), rms.getBias(),
                     rms.getEpsilon().convertToDouble(), /*center=*/false,
-                    rms.getUnitOffset(), rms.getNormalizedAxis()};
+                    rms.getUnitOffset(), normalizesLastDimOnly(rms)};
   return std::nullopt;
 }
 
@@ -259,15 +268,25 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     auto refuse = [&](const Twine &reason) {
       recordNormRefusal(op, kPassName, reason.str());
     };
-    auto type = dyn_cast<RankedTensorType>(site.input.getType());
-    if (!type || !site.normalizedAxis || *site.normalizedAxis != type.getRank() - 1)
-      return refuse("it normalizes more than the last dim (or its rank is unknown)");
-    int64_t k = type.getShape().back();
+    if (!site.lastDimOnly)
+      return refuse("it normalizes more than the last dim");
+    // The hidden size, from the input type or else (an exporter may leave
+    // the type unranked) from a weight; the readers are checked against it.
+    int64_t k = ShapedType::kDynamic;
+    if (auto type = dyn_cast<RankedTensorType>(site.input.getType()))
+      k = type.getShape().back();
+    for (Value weight : {site.scale, site.bias})
+      if (auto weightType = weight ? dyn_cast<RankedTensorType>(weight.getType())
+                                   : RankedTensorType();
+          ShapedType::isDynamic(k) && weightType && weightType.getRank() > 0 &&
+          weightType.getShape().back() > 1)
+        k = weightType.getShape().back();
     if (ShapedType::isDynamic(k))
       return refuse("its hidden size (the last dim) is not static");
+    Type elementType = cast<ShapedType>(site.input.getType()).getElementType();
 
     std::string reason;
-    auto sigma = chooseSigma(site, type.getElementType(), stats, reason);
+    auto sigma = chooseSigma(site, elementType, stats, reason);
     if (failed(sigma))
       return refuse(reason);
     auto [sigmaValue, justification] = *sigma;
