@@ -25,6 +25,9 @@ opset 14), norm_opt.remove_layernorm on calibration and held-out inputs:
     reported, and norm-opt's report records each removed site with it;
   - with a budget of 0, nothing is removed.
 
+The command line (`cli_two_commands`): `python3 -m norm_opt remove-ln`
+then `norm-opt --norm-remove-ln=stats=FILE` give the model the first chose.
+
 Usage: run_remove_ln.py [-k SUBSTRING]
 """
 import os
@@ -99,6 +102,10 @@ def check_ln_free(name, opset, work, ort):
     stats = norm_opt.collect_statistics(model_path, samples)
     stats_path = os.path.join(work, f"{name}.stats.json")
     norm_opt.write_statistics(stats, stats_path)
+    if stats:
+        details.append("max variance {:.2e} (bound {:.1e})".format(
+            max(s.max_statistic for s in stats.values()),
+            max(s.max_statistic / (2 * s.epsilon) for s in stats.values())))
     if len(stats) != 5 or not all(s.bound_holds() for s in stats.values()):
         problems.append(f"statistics: {len(stats)} site(s), bound holds for "
                         f"{sum(s.bound_holds() for s in stats.values())}")
@@ -209,6 +216,46 @@ def check_budget(name, work, budget_zero):
     return problems, ", ".join(details)
 
 
+def check_cli(work):
+    """The two-command workflow: `python3 -m norm_opt remove-ln` chooses and
+    writes the statistics file, `norm-opt --norm-remove-ln=stats=` applies
+    it, giving the very model the first command chose; bad usage exits 2."""
+    import subprocess
+    model_path = os.path.join(work, "cli_gpt2.onnx")
+    model, inputs = models.instantiate(models.GPT2, models.token_inputs())
+    models.export_module(model, inputs, model_path, 17, ["logits"])
+    samples = []
+    for i, sample in enumerate(token_samples(20, 3)):
+        samples.append(os.path.join(work, f"cli_{i}.npz"))
+        np.savez(samples[-1], **sample)
+    stats_path, chosen = os.path.join(work, "cli.stats.json"), os.path.join(work, "cli.a.onnx")
+    env = dict(os.environ, PYTHONPATH=os.path.join(e2e.REPO_ROOT, "python"))
+    command = [sys.executable, "-m", "norm_opt", "remove-ln", model_path, "--inputs", samples[0],
+               "--inputs", samples[1], "--heldout", samples[2], "--budget", "0.05",
+               "-o", stats_path, "--model-output", chosen]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        return [f"remove-ln exited {proc.returncode}: {proc.stderr.strip()[-300:]}"], ""
+    problems = []
+    table_removed = sum(1 for line in proc.stdout.splitlines() if "  yes  " in line)
+    applied = os.path.join(work, "cli.b.onnx")
+    report, error = e2e.optimize(model_path, applied, os.path.join(work, "cli.json"),
+                                 [f"--norm-remove-ln=stats={stats_path}"])
+    if error:
+        return [error], ""
+    removed = report["counts"].get("removed", 0)
+    if not removed or removed != table_removed:
+        problems.append(f"norm-opt removed {removed}, the table says {table_removed}")
+    with open(chosen, "rb") as a, open(applied, "rb") as b:
+        if a.read() != b.read():
+            problems.append("the second command's model differs from the one the first chose")
+    bad = subprocess.run(command[:7] + ["--budget", "0.05", "-o", stats_path],
+                         capture_output=True, text=True, env=env)
+    if bad.returncode != 2 or "go together" not in bad.stderr:
+        problems.append(f"--budget without --heldout: exit {bad.returncode}, {bad.stderr[-200:]}")
+    return problems, f"removed {removed} in both commands"
+
+
 def main():
     args = e2e.argument_parser(__doc__).parse_args()
     suite = e2e.Suite("removeln")
@@ -218,6 +265,7 @@ def main():
         for zero in (False, True):
             label = f"budget_{name}" + ("_zero" if zero else "")
             cases.append((label, lambda w, n=name, z=zero: check_budget(n, w, z)))
+    cases.append(("cli_two_commands", check_cli))
     for name, run in cases:
         if args.k not in name:
             continue
