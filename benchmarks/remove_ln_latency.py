@@ -17,7 +17,6 @@ norm kernels (after its fusions) over all kernel time, one profiled run.
   benchmarks/remove_ln_latency.py [--layers 12 --d 768 --heads 12 --vocab 50257]
                                   [--batch 1 --seq 128 --runs 30 --threads 1]
 """
-import collections
 import os
 import sys
 import tempfile
@@ -25,7 +24,6 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test", "e2e"))
 import numpy as np  # noqa: E402
-import onnx  # noqa: E402
 
 import e2e_common  # noqa: E402
 import models  # noqa: E402
@@ -66,25 +64,10 @@ def main():
             sys.exit(f"norm-opt failed: {error}")
         counts = report["counts"]
 
-        batch = e2e_common.OrtBatch(tmp)
-        batch.add(original, samples[2])
-        batch.add(removed, samples[2])
-        (ref, e1), (out, e2) = batch.run()
-        if e1 or e2:
-            sys.exit(f"onnxruntime failed: {e1 or e2}")
-        err = e2e_common.worst_rel_err(out, ref)
-
-        opt_dir = os.path.join(tmp, "ort-opt")
-        os.makedirs(opt_dir)
-        times = e2e_common.ort_latency(
-            [original, removed], [f"input_ids:int64:{args.batch}x{args.seq}:{args.vocab}"],
-            args.runs, args.threads, opt_dir, profile_ops=NORM_OPS)
-
-        def kernels(path):
-            name = os.path.basename(path)[:-len(".onnx")] + ".ort-opt.onnx"
-            graph = onnx.load(os.path.join(opt_dir, name), load_external_data=False).graph
-            found = collections.Counter(n.op_type for n in graph.node if n.op_type in NORM_OPS)
-            return ", ".join(f"{k} {v}" for k, v in sorted(found.items())) or "none"
+        err, times, kernels = e2e_common.check_and_time(
+            tmp, original, removed, samples[2],
+            [f"input_ids:int64:{args.batch}x{args.seq}:{args.vocab}"], args.runs,
+            args.threads, NORM_OPS)
 
         def size_mb(path):
             return os.path.getsize(path) / 2**20

@@ -112,16 +112,6 @@ double largestFinite(Type type) {
   return llvm::APFloat::getLargest(floatType.getFloatSemantics()).convertToDouble();
 }
 
-StringRef typeName(Type type) {
-  if (type.isF16())
-    return "f16";
-  if (type.isBF16())
-    return "bf16";
-  if (type.isF32())
-    return "f32";
-  return "float";
-}
-
 /// What a norm is made of, for either kind.
 struct NormSite {
   Operation *op;
@@ -217,7 +207,7 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
             llvm::formatv("epsilon {0:e3} dominates every finite {1} activation: "
                           "{2} <= {3:e3}^2 = {4:e3} <= 2*{5:e1}*epsilon, so "
                           "|sqrt({2} + eps)/sqrt(eps) - 1| <= {2}/(2 eps) <= {6:e2}",
-                          eps, typeName(elementType), what, largest, worst, tolerance,
+                          eps, elementType, what, largest, worst, tolerance,
                           worst / (2 * eps))
                 .str());
       // epsilon is an f32 attribute: past its range no epsilon can dominate.
@@ -227,13 +217,13 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
             "epsilon {0:e3} is too small to dominate every finite {1} activation "
             "({2} <= {3:e3} needs epsilon >= {4:e3} for a relative error of {5:e1}); "
             "give calibration statistics (stats=FILE)",
-            eps, typeName(elementType), what, worst, neededEpsilon, tolerance);
+            eps, elementType, what, worst, neededEpsilon, tolerance);
       else
         refusal = llvm::formatv(
             "no statistics: no epsilon dominates every finite {0} activation's {1}, so "
             "epsilon {2:e3} does not prove {1} <= 2*{3:e1}*epsilon = {4:e3}; give calibration "
             "statistics (stats=FILE)",
-            typeName(elementType), what, eps, tolerance, bound);
+            elementType, what, eps, tolerance, bound);
       return failure();
     }
     if (stats->maxStatistic <= bound)
