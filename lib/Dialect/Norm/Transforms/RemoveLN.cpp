@@ -263,7 +263,8 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     // The hidden size, from the input type or else (an exporter may leave
     // the type unranked) from a weight; the readers are checked against it.
     int64_t k = ShapedType::kDynamic;
-    if (auto type = dyn_cast<RankedTensorType>(site.input.getType()))
+    if (auto type = dyn_cast<RankedTensorType>(site.input.getType());
+        type && type.getRank() > 0)
       k = type.getShape().back();
     for (Value weight : {site.scale, site.bias})
       if (auto weightType = weight ? dyn_cast<RankedTensorType>(weight.getType())
