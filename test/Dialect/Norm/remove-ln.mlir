@@ -157,3 +157,18 @@ func.func @unranked(%x: tensor<*xf32>) -> tensor<*xf32> {
   %m = onnx.MatMul(%y, %w) : (tensor<*xf32>, tensor<2x2xf32>) -> tensor<*xf32>
   return %m : tensor<*xf32>
 }
+
+// -----
+
+// A Gemm storing W transposed (transB = 1): the centering is over K, which
+// is the stored matrix's last dim: [[1, 3], [2, 5]] -> [[-5, 5], [-8, 8]].
+// CHECK-LABEL: func.func @gemm_trans_b
+// CHECK: %[[W:.*]] = onnx.initializer "wt_folded" = dense<{{\[}}[-5.000000e+00, 5.000000e+00], [-8.000000e+00, 8.000000e+00]]>
+// CHECK: onnx.Gemm(%arg0, %[[W]]) {transB = 1 : i64}
+func.func @gemm_trans_b(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %g = onnx.initializer "g" = dense<[2.0e6, 4.0e6]> : tensor<2xf32> : tensor<2xf32>
+  %w = onnx.initializer "wt" = dense<[[1.0, 3.0], [2.0, 5.0]]> : tensor<2x2xf32> : tensor<2x2xf32>
+  %y = norm.layer_norm %x scale(%g : tensor<2xf32>) {onnx.outputs = ["ln_free"], epsilon = 1.0e12 : f32} : tensor<3x2xf32> -> tensor<3x2xf32>
+  %r = onnx.Gemm(%y, %w) {transB = 1 : i64} : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+  return %r : tensor<3x2xf32>
+}

@@ -175,7 +175,8 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
         if (it != statistics->end())
           stats = &it->second;
       }
-      removeSite(rewriter, *getNormSite(op), stats);
+      if (failed(removeSite(rewriter, *getNormSite(op), stats)))
+        return signalPassFailure();
     }
   }
 
@@ -252,11 +253,14 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     return failure();
   }
 
-  void removeSite(RewriterBase &rewriter, const NormSite &site,
-                  const SiteStatistics *stats) {
+  /// Removes one site or records why not; fails only when a folded weight
+  /// cannot be stored (an error was emitted).
+  LogicalResult removeSite(RewriterBase &rewriter, const NormSite &site,
+                           const SiteStatistics *stats) {
     Operation *op = site.op;
     auto refuse = [&](const Twine &reason) {
       recordNormRefusal(op, kPassName, reason.str());
+      return success();
     };
     if (!site.lastDimOnly)
       return refuse("it normalizes more than the last dim");
@@ -306,7 +310,9 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     std::string how;
     FailureOr<SmallVector<LinearLayer>> readers = matchLinearReaders(site.output, reason);
     if (succeeded(readers) && succeeded(checkAffineFold(*readers, map, reason))) {
-      warnPrecisionLosses(op, kPassName, foldAffineIntoReaders(rewriter, *readers, map));
+      if (failed(warnPrecisionLosses(op, kPassName,
+                                     foldAffineIntoReaders(rewriter, *readers, map))))
+        return failure();
       rewriter.replaceAllUsesWith(site.output, site.input);
       how = llvm::formatv("folded into {0} linear layer(s)", readers->size());
     } else if (site.center) {
@@ -326,6 +332,7 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
         weights.push_back(weight);
     rewriter.eraseOp(op);
     eraseIfUnused(rewriter, weights);
+    return success();
   }
 
   /// `x * gain + shift` as one Mul (and one Add), with `[K]` constants in
