@@ -61,7 +61,8 @@ class SiteStatistics:
             every position but the first (all positions if there is one):
             the sigma a calibrated removal uses.
         first_std: the same over the first position only (kept apart: in
-            causal LMs it often carries an outlier norm); None without one.
+            causal LMs it often carries an outlier norm; a calibrated removal
+            divides that position by it); None without one.
     """
     name: str
     kind: str

@@ -25,11 +25,16 @@ opset 14), norm_opt.remove_layernorm on calibration and held-out inputs:
     reported, and norm-opt's report records each removed site with it;
   - with a budget of 0, nothing is removed.
 
+First position (`first_position_outlier`): on a GPT-2 whose first
+position has an outlier norm, rescaling it by its own calibrated std (one
+Mul) must at least halve each site's cost against one sigma for all.
+
 The command line (`cli_two_commands`): `python3 -m norm_opt remove-ln`
 then `norm-opt --norm-remove-ln=stats=FILE` give the model the first chose.
 
 Usage: run_remove_ln.py [-k SUBSTRING]
 """
+import dataclasses
 import os
 import sys
 
@@ -216,6 +221,38 @@ def check_budget(name, work, budget_zero):
     return problems, ", ".join(details)
 
 
+def check_first_position(work):
+    """A GPT-2 whose first position carries an outlier norm (its position
+    embedding 10x the others', the way causal LMs' first token stands out):
+    each site removed alone with the first position divided by its own
+    calibrated std (one Mul) must cost less than half of what it costs with
+    one sigma for every position (first_std left out of the file)."""
+    import torch
+    model_path = os.path.join(work, "outlier_gpt2.onnx")
+    model, inputs = models.instantiate(models.GPT2, models.token_inputs())
+    with torch.no_grad():
+        model.wpe.weight[0] *= 10
+    models.export_module(model, inputs, model_path, 17, ["logits"])
+    stats = norm_opt.collect_statistics(model_path, token_samples(30, 3))
+    heldout = token_samples(31, 2)
+    problems, details = [], []
+    for name in stats:
+        errors = []
+        for first in (True, False):
+            site_stats = {n: s if first else dataclasses.replace(s, first_std=None)
+                          for n, s in stats.items()}
+            path = os.path.join(work, "outlier.stats.json")
+            norm_opt.write_statistics(site_stats, path, {n: n == name for n in stats})
+            result = norm_opt.optimize(model_path, os.path.join(work, "outlier.out.onnx"),
+                                       (f"norm-remove-ln=stats={path}",))
+            errors.append(result.verify(heldout, tolerance=1.0).rel_err)
+        details.append(f"{'/'.join(name.split('/')[1:3])} {errors[0]:.1e} vs {errors[1]:.1e}")
+        if not errors[0] < 0.5 * errors[1]:
+            problems.append(f"{name}: with the first position apart {errors[0]:.2e}, "
+                            f"without {errors[1]:.2e}")
+    return problems, "error with/without first position apart: " + ", ".join(details)
+
+
 def check_cli(work):
     """The two-command workflow: `python3 -m norm_opt remove-ln` chooses and
     writes the statistics file, `norm-opt --norm-remove-ln=stats=` applies
@@ -265,6 +302,7 @@ def main():
         for zero in (False, True):
             label = f"budget_{name}" + ("_zero" if zero else "")
             cases.append((label, lambda w, n=name, z=zero: check_budget(n, w, z)))
+    cases.append(("first_position_outlier", check_first_position))
     cases.append(("cli_two_commands", check_cli))
     for name, run in cases:
         if args.k not in name:

@@ -106,11 +106,14 @@ func.func @other_eps(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
 // -----
 
 // Calibrated removal of an RMSNorm that is a graph output: nothing to fold
-// into, so it becomes one Mul by gamma / sigma (sigma = 2) and one Add.
+// into, so it becomes one Mul by gamma / sigma (sigma = 2) and one Add,
+// after the Mul that divides the first position by its own std (3) instead.
 // CHECK-LABEL: func.func @calibrated_rms
 // CHECK-DAG: %[[G:.*]] = onnx.initializer "calibrated_rms_gain" = dense<[7.500000e-01, -2.500000e-01]>
 // CHECK-DAG: %[[B:.*]] = onnx.initializer "calibrated_rms_shift" = dense<[1.000000e-01, 2.000000e-01]>
-// CHECK: %[[M:.*]] = onnx.Mul(%arg0, %[[G]])
+// CHECK-DAG: %[[F:.*]] = onnx.initializer "calibrated_rms_first_position" = dense<{{\[}}[0.666666686], [1.000000e+00], [1.000000e+00]]> : tensor<3x1xf32>
+// CHECK: %[[X:.*]] = onnx.Mul(%arg0, %[[F]])
+// CHECK: %[[M:.*]] = onnx.Mul(%[[X]], %[[G]])
 // CHECK: %[[A:.*]] = onnx.Add(%[[M]], %[[B]])
 // CHECK-NOT: norm.rms_norm
 // CHECK: return %[[A]]
@@ -171,4 +174,35 @@ func.func @gemm_trans_b(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %y = norm.layer_norm %x scale(%g : tensor<2xf32>) {onnx.outputs = ["ln_free"], epsilon = 1.0e12 : f32} : tensor<3x2xf32> -> tensor<3x2xf32>
   %r = onnx.Gemm(%y, %w) {transB = 1 : i64} : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
   return %r : tensor<3x2xf32>
+}
+
+// -----
+
+// Calibrated removal folded into the reader, the first position (std 4,
+// sigma 2) rescaled by one Mul by [0.5, 1, 1] along the position dim:
+// W' = P diag(1/2) W.
+// CHECK-LABEL: func.func @calibrated_ln
+// CHECK-DAG: %[[W:.*]] = onnx.initializer "w_folded" = dense<{{\[}}[-5.000000e-01, -7.500000e-01], [5.000000e-01, 7.500000e-01]]>
+// CHECK-DAG: %[[F:.*]] = onnx.initializer "calibrated_ln_first_position" = dense<{{\[}}[5.000000e-01], [1.000000e+00], [1.000000e+00]]> : tensor<3x1xf32>
+// CHECK: %[[X:.*]] = onnx.Mul(%arg0, %[[F]])
+// CHECK: onnx.MatMul(%[[X]], %[[W]])
+func.func @calibrated_ln(%x: tensor<2x3x2xf32>) -> tensor<2x3x2xf32> {
+  %w = onnx.initializer "w" = dense<[[1.0, 2.0], [3.0, 5.0]]> : tensor<2x2xf32> : tensor<2x2xf32>
+  %y = norm.layer_norm %x {onnx.outputs = ["calibrated_ln"]} : tensor<2x3x2xf32> -> tensor<2x3x2xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<2x3x2xf32>, tensor<2x2xf32>) -> tensor<2x3x2xf32>
+  return %m : tensor<2x3x2xf32>
+}
+
+// -----
+
+// Without a static position dim the first position cannot be told apart;
+// the report says so.
+// CHECK: norm.report = [{action = "removed", {{.*}}first position not rescaled: the position dim (-2) is not static
+// CHECK-LABEL: func.func @dynamic_positions
+// CHECK: onnx.MatMul(%arg0,
+func.func @dynamic_positions(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
+  %w = onnx.initializer "w" = dense<[[1.0, 2.0], [3.0, 5.0]]> : tensor<2x2xf32> : tensor<2x2xf32>
+  %y = norm.layer_norm %x {onnx.outputs = ["calibrated_ln"]} : tensor<?x2xf32> -> tensor<?x2xf32>
+  %m = onnx.MatMul(%y, %w) : (tensor<?x2xf32>, tensor<2x2xf32>) -> tensor<?x2xf32>
+  return %m : tensor<?x2xf32>
 }

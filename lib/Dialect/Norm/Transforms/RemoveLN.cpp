@@ -124,6 +124,14 @@ struct NormSite {
   bool lastDimOnly;
 };
 
+/// The fixed std a removed site is divided by, why it may be, and (for a
+/// calibrated site) the first position's own std.
+struct SigmaChoice {
+  double sigma;
+  std::string justification;
+  std::optional<double> firstStd;
+};
+
 template <typename Norm>
 bool normalizesLastDimOnly(Norm norm) {
   auto type = dyn_cast<RankedTensorType>(norm.getInput().getType());
@@ -181,7 +189,7 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
   }
 
   /// sigma and the sentence that justifies it, or a refusal.
-  FailureOr<std::pair<double, std::string>>
+  FailureOr<SigmaChoice>
   chooseSigma(const NormSite &site, Type elementType, const SiteStatistics *stats,
               std::string &refusal) {
     double eps = site.epsilon;
@@ -203,14 +211,14 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
       double largest = largestFinite(elementType);
       double worst = largest * largest; // a statistic never exceeds max|x|^2
       if (std::isfinite(worst) && worst <= bound)
-        return std::make_pair(
+        return SigmaChoice{
             std::sqrt(eps),
             llvm::formatv("epsilon {0:e3} dominates every finite {1} activation: "
                           "{2} <= {3:e3}^2 = {4:e3} <= 2*{5:e1}*epsilon, so "
                           "|sqrt({2} + eps)/sqrt(eps) - 1| <= {2}/(2 eps) <= {6:e2}",
                           eps, elementType, what, largest, worst, tolerance,
                           worst / (2 * eps))
-                .str());
+                .str()};
       // epsilon is an f32 attribute: past its range no epsilon can dominate.
       double neededEpsilon = worst / (2 * tolerance);
       if (neededEpsilon <= largestFinite(Float32Type::get(elementType.getContext())))
@@ -228,13 +236,13 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
       return failure();
     }
     if (stats->maxStatistic <= bound)
-      return std::make_pair(
+      return SigmaChoice{
           std::sqrt(eps),
           llvm::formatv("epsilon {0:e3} dominates on calibration: max {1} {2:e3} over "
                         "{3} tokens <= 2*{4:e1}*epsilon, relative error <= {5:e2}",
                         eps, what, stats->maxStatistic, stats->tokens, tolerance,
                         stats->maxStatistic / (2 * eps))
-              .str());
+              .str()};
     if (stats->remove.value_or(false)) {
       std::string text = llvm::formatv("calibrated: sigma = mean per-token std over {0} "
                                        "tokens, first position apart",
@@ -244,7 +252,7 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
       text += stats->measuredError
                   ? llvm::formatv("; measured held-out error {0:e2}", *stats->measuredError).str()
                   : std::string("; error not measured");
-      return std::make_pair(*stats->meanStd, text);
+      return SigmaChoice{*stats->meanStd, text, stats->firstStd};
     }
     refusal = llvm::formatv("epsilon {0:e3} is too small: calibrated max {1} {2:e3} "
                             "exceeds 2*{3:e1}*epsilon = {4:e3}, and the statistics file "
@@ -284,7 +292,7 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     auto sigma = chooseSigma(site, elementType, stats, reason);
     if (failed(sigma))
       return refuse(reason);
-    auto [sigmaValue, justification] = *sigma;
+    double sigmaValue = sigma->sigma;
 
     ChannelAffine map;
     map.center = site.center;
@@ -307,24 +315,31 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
       map.shift = std::move(*shift);
     }
 
-    std::string how;
     FailureOr<SmallVector<LinearLayer>> readers = matchLinearReaders(site.output, reason);
-    if (succeeded(readers) && succeeded(checkAffineFold(*readers, map, reason))) {
+    bool foldable = succeeded(readers) && succeeded(checkAffineFold(*readers, map, reason));
+    if (!foldable && site.center)
+      return refuse("its centering cannot be folded: " + reason +
+                    " (norm-pre-ln-to-rms can center the writers instead)");
+
+    // What the folded readers (or the Mul/Add) read: the input, with the
+    // first position rescaled to its own calibrated std when there is one.
+    std::string how;
+    Value x = site.input;
+    if (sigma->firstStd)
+      x = scaleFirstPosition(rewriter, site, sigmaValue / *sigma->firstStd, how);
+    if (foldable) {
       if (failed(warnPrecisionLosses(op, kPassName,
                                      foldAffineIntoReaders(rewriter, *readers, map))))
         return failure();
-      rewriter.replaceAllUsesWith(site.output, site.input);
-      how = llvm::formatv("folded into {0} linear layer(s)", readers->size());
-    } else if (site.center) {
-      return refuse("its centering cannot be folded: " + reason +
-                    " (norm-pre-ln-to-rms can center the writers instead)");
+      rewriter.replaceAllUsesWith(site.output, x);
+      how = llvm::formatv("folded into {0} linear layer(s)", readers->size()).str() + how;
     } else {
+      rewriter.replaceAllUsesWith(site.output, buildAffine(rewriter, site, x, map));
       how = "kept as one Mul" + std::string(map.shift.empty() ? "" : "/Add") +
-            " because it cannot be folded: " + reason;
-      rewriter.replaceAllUsesWith(site.output, buildAffine(rewriter, site, map));
+            " because it cannot be folded: " + reason + how;
     }
     recordNormAction(op, kPassName, "removed",
-                     llvm::formatv("sigma = {0:e4}; {1}; {2}", sigmaValue, justification, how)
+                     llvm::formatv("sigma = {0:e4}; {1}; {2}", sigmaValue, sigma->justification, how)
                          .str());
     SmallVector<Value> weights;
     for (Value weight : {site.scale, site.bias})
@@ -337,7 +352,7 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
 
   /// `x * gain + shift` as one Mul (and one Add), with `[K]` constants in
   /// the input's element type, named after the norm.
-  Value buildAffine(RewriterBase &rewriter, const NormSite &site,
+  Value buildAffine(RewriterBase &rewriter, const NormSite &site, Value x,
                     const ChannelAffine &map) {
     rewriter.setInsertionPoint(site.op);
     Location loc = site.op->getLoc();
@@ -348,7 +363,7 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     Value gain = createFloatInitializer(rewriter, derivedNodeLoc(loc, "gain"),
                                         name + "_gain", elementType, {k}, map.gain);
     Value result = MulOp::create(rewriter, map.shift.empty() ? loc : derivedNodeLoc(loc, "Mul"),
-                                 type, site.input, gain);
+                                 type, x, gain);
     if (!map.shift.empty()) {
       Value shift = createFloatInitializer(rewriter, derivedNodeLoc(loc, "shift"),
                                            name + "_shift", elementType, {k}, map.shift);
@@ -357,6 +372,32 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     if (auto names = site.op->getAttr(kOutputNamesAttr))
       result.getDefiningOp()->setAttr(kOutputNamesAttr, names);
     return result;
+  }
+
+  /// `x * c` with `c = [ratio, 1, ..., 1]` along the position dim (-2), as a
+  /// `[T, 1]` constant, so that the first position is divided by its own
+  /// std; `x` as it is when the ratio is 1 or the position dim is not
+  /// static (said in `note`).
+  Value scaleFirstPosition(RewriterBase &rewriter, const NormSite &site, double ratio,
+                           std::string &note) {
+    if (std::fabs(ratio - 1) <= 1e-6)
+      return site.input;
+    auto type = dyn_cast<RankedTensorType>(site.input.getType());
+    int64_t positions = type && type.getRank() >= 2 ? type.getDimSize(type.getRank() - 2)
+                                                    : ShapedType::kDynamic;
+    if (ShapedType::isDynamic(positions) || positions < 2) {
+      note = "; first position not rescaled: the position dim (-2) is not static";
+      return site.input;
+    }
+    rewriter.setInsertionPoint(site.op);
+    Location loc = derivedNodeLoc(site.op->getLoc(), "first_position");
+    std::vector<double> factors(positions, 1.0);
+    factors[0] = ratio;
+    Value c = createFloatInitializer(rewriter, loc, getReportName(site.op) + "_first_position",
+                                     type.getElementType(), {positions, 1}, factors);
+    note = llvm::formatv("; first position rescaled by sigma/first_std = {0:e3} (one Mul)",
+                         ratio);
+    return MulOp::create(rewriter, loc, type, site.input, c);
   }
 };
 

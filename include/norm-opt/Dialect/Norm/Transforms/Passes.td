@@ -251,9 +251,11 @@ def NormRemoveLN : Pass<"norm-remove-ln", "ModuleOp"> {
     - **calibrated** (an ordinary model): a site marked `"remove": true` in
       the statistics file is replaced with `sigma` = the mean per-token
       std `sqrt(s + eps)` over the calibration tokens, the first position
-      excluded. This is an approximation; its measured error is what the
-      statistics file says (norm_opt.remove_layernorm measures it on
-      held-out inputs).
+      excluded; when the file gives the first position's own std and the
+      position dim (-2) is static, one `Mul` by `[sigma / first_std, 1,
+      ..., 1]` divides the first position by that instead. This is an
+      approximation; its measured error is what the statistics file says
+      (norm_opt.remove_layernorm measures it on held-out inputs).
 
     Nothing of a removed norm is left: the map folds into the linear layers
     that read the norm (AffineFold: `W' = P diag(gamma / sigma) W`,
