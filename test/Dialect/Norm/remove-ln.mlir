@@ -206,3 +206,12 @@ func.func @dynamic_positions(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
   %m = onnx.MatMul(%y, %w) : (tensor<?x2xf32>, tensor<2x2xf32>) -> tensor<?x2xf32>
   return %m : tensor<?x2xf32>
 }
+
+// -----
+
+// Refusal: the skip forms are not removed (their residual sum stays).
+func.func @skip_layer_norm(%x: tensor<3x2xf32>, %r: tensor<3x2xf32>) -> (tensor<3x2xf32>, tensor<3x2xf32>) {
+  // expected-remark @+1 {{norm-remove-ln: left unchanged: only LayerNorms and RMSNorms are removed, not skip_layer_norm}}
+  %y, %sum = norm.skip_layer_norm %x, %r {epsilon = 1.0e12 : f32} : tensor<3x2xf32>, tensor<3x2xf32> -> tensor<3x2xf32>, tensor<3x2xf32>
+  return %y, %sum : tensor<3x2xf32>, tensor<3x2xf32>
+}

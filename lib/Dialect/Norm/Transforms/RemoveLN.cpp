@@ -174,6 +174,10 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     module.walk([&](Operation *op) {
       if (isa<LayerNormOp, RMSNormOp>(op))
         norms.push_back(op);
+      else if (isa<SkipLayerNormOp, SkipRMSNormOp, CRMSNormOp>(op))
+        recordNormRefusal(op, kPassName,
+                          "only LayerNorms and RMSNorms are removed, not " +
+                              getNormKind(op).str());
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : norms) {
