@@ -78,6 +78,7 @@ struct WeightStore::Impl {
   std::map<uintptr_t, StoredRange> regions;
   uint64_t fileBackedBytes = 0;
   bool allocationFailed = false;
+  WeightStore::Progress progress;
 
   std::optional<StoredRange> find(ArrayRef<char> bytes) const {
     std::lock_guard<std::mutex> lock(mutex);
@@ -213,6 +214,7 @@ FailureOr<NewWeight> WeightStore::allocate(ShapedType type, StringRef name,
 
   NewWeight weight;
   weight.type = type;
+  impl->progress.add(size);
   if (size < kFileBackedThreshold) {
     weight.heapBytes.resize(size);
     weight.bytes = weight.heapBytes;
@@ -310,3 +312,5 @@ bool WeightStore::takeAllocationFailure() {
   std::lock_guard<std::mutex> lock(impl->mutex);
   return std::exchange(impl->allocationFailed, false);
 }
+
+WeightStore::Progress &WeightStore::getProgress() { return impl->progress; }

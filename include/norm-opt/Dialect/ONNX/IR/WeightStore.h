@@ -25,6 +25,7 @@
 #include "mlir/Support/LogicalResult.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -108,8 +109,27 @@ public:
   /// replaced) is released with a hole punched in the file.
   void commitSink(ArrayRef<std::pair<uint64_t, uint64_t>> liveRanges);
 
-  /// Bytes of new weights held in files (for progress).
+  /// Bytes of new weights held in files.
   uint64_t getFileBackedBytes() const;
+
+  /// What the current stage has done, for a progress display: weights
+  /// created by passes (total unknown, 0) or tensors written by the exporter
+  /// (total known). Updated from any thread.
+  struct Progress {
+    std::atomic<uint64_t> tensorsDone{0}, tensorsTotal{0};
+    std::atomic<uint64_t> bytesDone{0}, bytesTotal{0};
+    void reset(uint64_t tensors = 0, uint64_t bytes = 0) {
+      tensorsDone = 0;
+      bytesDone = 0;
+      tensorsTotal = tensors;
+      bytesTotal = bytes;
+    }
+    void add(uint64_t bytes) {
+      ++tensorsDone;
+      bytesDone += bytes;
+    }
+  };
+  Progress &getProgress();
 
   /// Whether an allocation failed since the last call (an error was emitted
   /// where it happened); a pass that writes weights ends with this check so
