@@ -54,6 +54,7 @@ Value buildStatistic(OpBuilder &b, Location loc, Value input, bool center,
 struct NormInstrumentStatsPass
     : norm::impl::NormInstrumentStatsBase<NormInstrumentStatsPass> {
   void runOnOperation() override {
+    ReportBatch reportBatch(getOperation());
     for (auto func : getOperation().getOps<func::FuncOp>())
       instrument(func);
   }

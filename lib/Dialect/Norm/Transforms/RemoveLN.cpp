@@ -156,6 +156,7 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    ReportBatch reportBatch(module);
     if (!(tolerance > 0 && tolerance < 1)) {
       module.emitError() << kPassName << ": tolerance must be in (0, 1), got " << tolerance;
       return signalPassFailure();
