@@ -34,12 +34,10 @@ constexpr StringLiteral kStatsOutputPrefix = "norm_stats:";
 
 /// The per-token quantity under the norm's root, in fp32 (fp64 stays):
 /// `mean((x - mean(x))^2)` when `center`, else `mean(x^2)`, over the last dim.
-Value buildStatistic(OpBuilder &b, Location loc, Value input, bool center,
-                     int64_t opset) {
+Value buildStatistic(OpBuilder &b, Location loc, Value input, bool center, int64_t opset) {
   auto type = cast<ShapedType>(input.getType());
-  Type statType = type.getElementType().isF64()
-                      ? type.getElementType()
-                      : Float32Type::get(b.getContext());
+  Type statType =
+      type.getElementType().isF64() ? type.getElementType() : Float32Type::get(b.getContext());
   Value x = createCastIfNeeded(b, derivedNodeLoc(loc, "Cast"), input, statType);
   if (center) {
     Value mean = createMeanOverTrailingDims(b, derivedNodeLoc(loc, "ReduceMean"), x,
@@ -51,8 +49,7 @@ Value buildStatistic(OpBuilder &b, Location loc, Value input, bool center,
                                     /*axis=*/-1, opset);
 }
 
-struct NormInstrumentStatsPass
-    : norm::impl::NormInstrumentStatsBase<NormInstrumentStatsPass> {
+struct NormInstrumentStatsPass : norm::impl::NormInstrumentStatsBase<NormInstrumentStatsPass> {
   void runOnOperation() override {
     ReportBatch reportBatch(getOperation());
     for (auto func : getOperation().getOps<func::FuncOp>())
@@ -98,8 +95,8 @@ struct NormInstrumentStatsPass
       unsigned index = func.getNumResults();
       if (failed(func.insertResult(
               index, statistic.getType(),
-              b.getDictionaryAttr(b.getNamedAttr(
-                  kValueNameAttr, b.getStringAttr(kStatsOutputPrefix + name)))))) {
+              b.getDictionaryAttr(
+                  b.getNamedAttr(kValueNameAttr, b.getStringAttr(kStatsOutputPrefix + name)))))) {
         op->emitError() << kPassName << ": cannot add an output to the graph";
         return signalPassFailure();
       }

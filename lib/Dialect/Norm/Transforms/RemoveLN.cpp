@@ -51,8 +51,7 @@ struct SiteStatistics {
 };
 
 /// Reads and checks a statistics file; on failure `error` says what is wrong.
-FailureOr<llvm::StringMap<SiteStatistics>> loadStatistics(StringRef path,
-                                                          std::string &error) {
+FailureOr<llvm::StringMap<SiteStatistics>> loadStatistics(StringRef path, std::string &error) {
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer) {
     error = "cannot read '" + path.str() + "': " + buffer.getError().message();
@@ -81,7 +80,9 @@ FailureOr<llvm::StringMap<SiteStatistics>> loadStatistics(StringRef path,
     std::optional<StringRef> name = site ? site->getString("name") : std::nullopt;
     if (!name)
       return fail("site " + Twine(i) + " has no \"name\"");
-    auto where = [&](StringRef field) { return "site '" + name->str() + "': \"" + field.str() + "\""; };
+    auto where = [&](StringRef field) {
+      return "site '" + name->str() + "': \"" + field.str() + "\"";
+    };
     SiteStatistics stats;
     std::optional<int64_t> tokens = site->getInteger("tokens");
     std::optional<double> maxStatistic = site->getNumber("max_statistic");
@@ -132,8 +133,7 @@ struct SigmaChoice {
   std::optional<double> firstStd;
 };
 
-template <typename Norm>
-bool normalizesLastDimOnly(Norm norm) {
+template <typename Norm> bool normalizesLastDimOnly(Norm norm) {
   auto type = dyn_cast<RankedTensorType>(norm.getInput().getType());
   std::optional<int64_t> axis = norm.getNormalizedAxis();
   return norm.getAxis() == -1 || (type && axis && *axis == type.getRank() - 1);
@@ -141,13 +141,25 @@ bool normalizesLastDimOnly(Norm norm) {
 
 std::optional<NormSite> getNormSite(Operation *op) {
   if (auto ln = dyn_cast<LayerNormOp>(op))
-    return NormSite{op, ln.getInput(), ln.getResult(), ln.getScale(), ln.getBias(),
-                    ln.getEpsilon().convertToDouble(), /*center=*/true,
-                    /*unitOffset=*/false, normalizesLastDimOnly(ln)};
+    return NormSite{op,
+                    ln.getInput(),
+                    ln.getResult(),
+                    ln.getScale(),
+                    ln.getBias(),
+                    ln.getEpsilon().convertToDouble(),
+                    /*center=*/true,
+                    /*unitOffset=*/false,
+                    normalizesLastDimOnly(ln)};
   if (auto rms = dyn_cast<RMSNormOp>(op))
-    return NormSite{op, rms.getInput(), rms.getResult(), rms.getScale(), rms.getBias(),
-                    rms.getEpsilon().convertToDouble(), /*center=*/false,
-                    rms.getUnitOffset(), normalizesLastDimOnly(rms)};
+    return NormSite{op,
+                    rms.getInput(),
+                    rms.getResult(),
+                    rms.getScale(),
+                    rms.getBias(),
+                    rms.getEpsilon().convertToDouble(),
+                    /*center=*/false,
+                    rms.getUnitOffset(),
+                    normalizesLastDimOnly(rms)};
   return std::nullopt;
 }
 
@@ -177,8 +189,7 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
         norms.push_back(op);
       else if (isa<SkipLayerNormOp, SkipRMSNormOp, CRMSNormOp>(op))
         recordNormRefusal(op, kPassName,
-                          "only LayerNorms and RMSNorms are removed, not " +
-                              getNormKind(op).str());
+                          "only LayerNorms and RMSNorms are removed, not " + getNormKind(op).str());
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : norms) {
@@ -194,9 +205,8 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
   }
 
   /// sigma and the sentence that justifies it, or a refusal.
-  FailureOr<SigmaChoice>
-  chooseSigma(const NormSite &site, Type elementType, const SiteStatistics *stats,
-              std::string &refusal) {
+  FailureOr<SigmaChoice> chooseSigma(const NormSite &site, Type elementType,
+                                     const SiteStatistics *stats, std::string &refusal) {
     double eps = site.epsilon;
     double tolerance = this->tolerance; // formatv formats a pass Option as a plain value
 
@@ -209,29 +219,29 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     if (stats && stats->epsilon &&
         std::fabs(*stats->epsilon - eps) > 1e-6 * std::max(std::fabs(eps), 1e-30)) {
       refusal = llvm::formatv("the statistics were taken with epsilon {0:e3}, the norm "
-                              "has {1:e3}", *stats->epsilon, eps);
+                              "has {1:e3}",
+                              *stats->epsilon, eps);
       return failure();
     }
     if (!stats) {
       double largest = largestFinite(elementType);
       double worst = largest * largest; // a statistic never exceeds max|x|^2
       if (std::isfinite(worst) && worst <= bound)
-        return SigmaChoice{
-            std::sqrt(eps),
-            llvm::formatv("epsilon {0:e3} dominates every finite {1} activation: "
-                          "{2} <= {3:e3}^2 = {4:e3} <= 2*{5:e1}*epsilon, so "
-                          "|sqrt({2} + eps)/sqrt(eps) - 1| <= {2}/(2 eps) <= {6:e2}",
-                          eps, elementType, what, largest, worst, tolerance,
-                          worst / (2 * eps))
-                .str()};
+        return SigmaChoice{std::sqrt(eps),
+                           llvm::formatv("epsilon {0:e3} dominates every finite {1} activation: "
+                                         "{2} <= {3:e3}^2 = {4:e3} <= 2*{5:e1}*epsilon, so "
+                                         "|sqrt({2} + eps)/sqrt(eps) - 1| <= {2}/(2 eps) <= {6:e2}",
+                                         eps, elementType, what, largest, worst, tolerance,
+                                         worst / (2 * eps))
+                               .str()};
       // epsilon is an f32 attribute: past its range no epsilon can dominate.
       double neededEpsilon = worst / (2 * tolerance);
       if (neededEpsilon <= largestFinite(Float32Type::get(elementType.getContext())))
-        refusal = llvm::formatv(
-            "epsilon {0:e3} is too small to dominate every finite {1} activation "
-            "({2} <= {3:e3} needs epsilon >= {4:e3} for a relative error of {5:e1}); "
-            "give calibration statistics (stats=FILE)",
-            eps, elementType, what, worst, neededEpsilon, tolerance);
+        refusal =
+            llvm::formatv("epsilon {0:e3} is too small to dominate every finite {1} activation "
+                          "({2} <= {3:e3} needs epsilon >= {4:e3} for a relative error of {5:e1}); "
+                          "give calibration statistics (stats=FILE)",
+                          eps, elementType, what, worst, neededEpsilon, tolerance);
       else
         refusal = llvm::formatv(
             "no statistics: no epsilon dominates every finite {0} activation's {1}, so "
@@ -280,12 +290,11 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     // The hidden size, from the input type or else (an exporter may leave
     // the type unranked) from a weight; the readers are checked against it.
     int64_t k = ShapedType::kDynamic;
-    if (auto type = dyn_cast<RankedTensorType>(site.input.getType());
-        type && type.getRank() > 0)
+    if (auto type = dyn_cast<RankedTensorType>(site.input.getType()); type && type.getRank() > 0)
       k = type.getShape().back();
     for (Value weight : {site.scale, site.bias})
-      if (auto weightType = weight ? dyn_cast<RankedTensorType>(weight.getType())
-                                   : RankedTensorType();
+      if (auto weightType =
+              weight ? dyn_cast<RankedTensorType>(weight.getType()) : RankedTensorType();
           ShapedType::isDynamic(k) && weightType && weightType.getRank() > 0 &&
           weightType.getShape().back() > 1)
         k = weightType.getShape().back();
@@ -333,8 +342,8 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     if (sigma->firstStd)
       x = scaleFirstPosition(rewriter, site, sigmaValue / *sigma->firstStd, how);
     if (foldable) {
-      if (failed(warnPrecisionLosses(op, kPassName,
-                                     foldAffineIntoReaders(rewriter, *readers, map))))
+      if (failed(
+              warnPrecisionLosses(op, kPassName, foldAffineIntoReaders(rewriter, *readers, map))))
         return failure();
       rewriter.replaceAllUsesWith(site.output, x);
       how = llvm::formatv("folded into {0} linear layer(s)", readers->size()).str() + how;
@@ -343,9 +352,9 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
       how = "kept as one Mul" + std::string(map.shift.empty() ? "" : "/Add") +
             " because it cannot be folded: " + reason + how;
     }
-    recordNormAction(op, kPassName, "removed",
-                     llvm::formatv("sigma = {0:e4}; {1}; {2}", sigmaValue, sigma->justification, how)
-                         .str());
+    recordNormAction(
+        op, kPassName, "removed",
+        llvm::formatv("sigma = {0:e4}; {1}; {2}", sigmaValue, sigma->justification, how).str());
     SmallVector<Value> weights;
     for (Value weight : {site.scale, site.bias})
       if (weight)
@@ -365,13 +374,13 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     Type type = site.input.getType();
     Type elementType = cast<ShapedType>(type).getElementType();
     int64_t k = map.gain.size();
-    Value gain = createFloatInitializer(rewriter, derivedNodeLoc(loc, "gain"),
-                                        name + "_gain", elementType, {k}, map.gain);
+    Value gain = createFloatInitializer(rewriter, derivedNodeLoc(loc, "gain"), name + "_gain",
+                                        elementType, {k}, map.gain);
     Value result = MulOp::create(rewriter, map.shift.empty() ? loc : derivedNodeLoc(loc, "Mul"),
                                  type, x, gain);
     if (!map.shift.empty()) {
-      Value shift = createFloatInitializer(rewriter, derivedNodeLoc(loc, "shift"),
-                                           name + "_shift", elementType, {k}, map.shift);
+      Value shift = createFloatInitializer(rewriter, derivedNodeLoc(loc, "shift"), name + "_shift",
+                                           elementType, {k}, map.shift);
       result = AddOp::create(rewriter, loc, type, result, shift);
     }
     if (auto names = site.op->getAttr(kOutputNamesAttr))
@@ -388,8 +397,8 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     if (std::fabs(ratio - 1) <= 1e-6)
       return site.input;
     auto type = dyn_cast<RankedTensorType>(site.input.getType());
-    int64_t positions = type && type.getRank() >= 2 ? type.getDimSize(type.getRank() - 2)
-                                                    : ShapedType::kDynamic;
+    int64_t positions =
+        type && type.getRank() >= 2 ? type.getDimSize(type.getRank() - 2) : ShapedType::kDynamic;
     if (ShapedType::isDynamic(positions) || positions < 2) {
       note = "; first position not rescaled: the position dim (-2) is not static";
       return site.input;
@@ -400,8 +409,7 @@ struct NormRemoveLNPass : norm::impl::NormRemoveLNBase<NormRemoveLNPass> {
     factors[0] = ratio;
     Value c = createFloatInitializer(rewriter, loc, getReportName(site.op) + "_first_position",
                                      type.getElementType(), {positions, 1}, factors);
-    note = llvm::formatv("; first position rescaled by sigma/first_std = {0:e3} (one Mul)",
-                         ratio);
+    note = llvm::formatv("; first position rescaled by sigma/first_std = {0:e3} (one Mul)", ratio);
     return MulOp::create(rewriter, loc, type, site.input, c);
   }
 };
