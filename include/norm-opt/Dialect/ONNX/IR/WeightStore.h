@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,11 +41,18 @@ struct FileRange {
   bool inSink = false;
 };
 
-/// A new weight being written: its bytes, uninitialized, to be filled once;
-/// then `finish` gives the attribute holding them.
+/// A new weight being written: its bytes, uninitialized, to be filled once
+/// (through `getBytes`, or `write` for whole runs of bytes, which a
+/// file-backed weight takes without a page fault per page); then `finish`
+/// gives the attribute holding them.
 class NewWeight {
 public:
   MutableArrayRef<char> getBytes() { return bytes; }
+  /// Writes `data` at `offset` of the weight; callable from several threads
+  /// for disjoint ranges.
+  void write(size_t offset, ArrayRef<char> data);
+  /// Whether a write failed (the disk is full, ...), with the reason.
+  std::optional<std::string> getWriteError() const;
   /// The attribute over the filled bytes: an inline `dense` attribute for a
   /// small weight, a `dense_resource` blob (no copy) for a large one.
   ElementsAttr finish();
@@ -55,6 +63,10 @@ private:
   MutableArrayRef<char> bytes;
   std::vector<char> heapBytes;
   ElementsAttr resource;
+  /// The file and offset of a file-backed weight (-1 on the heap).
+  int fd = -1;
+  uint64_t fileOffset = 0;
+  std::shared_ptr<std::atomic<int>> writeErrno = std::make_shared<std::atomic<int>>(0);
 };
 
 class WeightStore {
