@@ -176,13 +176,39 @@ int64_t rowsPerBlock(int64_t cols) {
 
 /// `W' = diag(rowGain) W diag(colGain)` for a logical `[K, N]` matrix `W`,
 /// read as stored (`[K, N]`, or `[N, K]` when `srcTransposed`) and written
-/// in the layout the new weight has. With `shift`, also
-/// `shiftProduct[n] = sum_k shift[k] W[k, n]` of the unscaled `W`.
+/// in the layout the new weight has; `outputOffset[n]`, when given, is then
+/// subtracted from every `W'[k, n]` (centering: see scaledColumnMeans). With
+/// `shift`, also `shiftProduct[n] = sum_k shift[k] W[k, n]` of the unscaled
+/// `W`.
 struct MatrixFold {
   int64_t k = 0, n = 0;
-  ArrayRef<double> rowGain, colGain, shift;
+  ArrayRef<double> rowGain, colGain, shift, outputOffset;
   bool srcTransposed = false, dstTransposed = false;
 };
+
+/// `(1/K) sum_k rowGain[k] W[k, n]` for every `n`: the offsets that center
+/// the columns of `diag(rowGain) W`, i.e. make it `P diag(rowGain) W`.
+std::vector<double> scaledColumnMeans(const StoredTensor &src, const MatrixFold &fold) {
+  int64_t rows = fold.srcTransposed ? fold.n : fold.k;
+  int64_t cols = fold.srcTransposed ? fold.k : fold.n;
+  std::vector<double> means(fold.n, 0.0), row(cols);
+  size_t width = src.width();
+  for (int64_t i = 0; i < rows; ++i) {
+    decodeToDouble(src.format, src.bytes.data() + i * cols * width, row.data(), cols);
+    if (fold.srcTransposed) { // row i is W[:, i]
+      double sum = 0;
+      for (int64_t j = 0; j < cols; ++j)
+        sum += fold.rowGain[j] * row[j];
+      means[i] = sum;
+    } else {
+      for (int64_t j = 0; j < cols; ++j)
+        means[j] += fold.rowGain[i] * row[j];
+    }
+  }
+  for (double &m : means)
+    m /= double(fold.k);
+  return means;
+}
 
 RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const MatrixFold &fold,
                          NewWeight &out, std::vector<double> &shiftProduct) {
@@ -231,6 +257,14 @@ RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const Ma
       } else {
         for (int64_t j = 0; j < cols; ++j)
           row[j] *= rowScale * gainOfCol[j];
+      }
+      if (!fold.outputOffset.empty()) {
+        if (fold.srcTransposed)
+          for (int64_t j = 0; j < cols; ++j)
+            row[j] -= fold.outputOffset[i];
+        else
+          for (int64_t j = 0; j < cols; ++j)
+            row[j] -= fold.outputOffset[j];
       }
       if (!transpose)
         encodeFromDouble(src.format, row, encoded.get() + r * cols * width, cols, &stats);
@@ -604,6 +638,11 @@ mlir::norm::foldAffineIntoReaders(RewriterBase &rewriter, MutableArrayRef<Linear
       fold.shift = map.shift;
     fold.srcTransposed = layer.isStoredTransposed();
     fold.dstTransposed = layer.newWeightTransposed();
+    std::vector<double> columnMeans;
+    if (map.center) { // P diag(gain) W
+      columnMeans = scaledColumnMeans(src, fold);
+      fold.outputOffset = columnMeans;
+    }
     Type elementType = layer.getWeightElementType();
     auto type = RankedTensorType::get(fold.dstTransposed ? ArrayRef<int64_t>{n, k}
                                                          : ArrayRef<int64_t>{k, n},

@@ -102,10 +102,14 @@ FailureOr<SmallVector<LinearLayer>> matchLinearReaders(Value value,
                                                        std::string &reason);
 
 /// An affine map along the last dim, `x -> x * gain + shift`, with `K`
-/// entries each (`shift` empty means zero).
+/// entries each (`shift` empty means zero). With `center`, the map is
+/// `x -> (x - mean(x)) * gain + shift` (a LayerNorm with a fixed std,
+/// norm-remove-ln): folded, it is `W' = P diag(gain) W` with
+/// `P = I - 11^T/K`, i.e. every column of `diag(gain) W` minus its mean.
 struct ChannelAffine {
   std::vector<double> gain;
   std::vector<double> shift;
+  bool center = false;
 };
 
 /// Reads a norm weight (scale or bias) of shape `[..., K]` or broadcast
@@ -136,7 +140,8 @@ LogicalResult warnPrecisionLosses(Operation *norm, StringRef pass,
 LogicalResult checkAffineFold(ArrayRef<LinearLayer> readers,
                               const ChannelAffine &map, std::string &reason);
 
-/// Folds `map` into every reader: `W' = diag(gain) W`, `c' = c + shift W`.
+/// Folds `map` into every reader: `W' = diag(gain) W` (`P diag(gain) W` with
+/// `map.center`), `c' = c + shift W`.
 /// The caller then stops applying the map to the value. Returns the precision
 /// losses of the rounded results (empty for fp32/fp64 weights unless a value
 /// overflows). Each new weight is written once, streamed row by row from the
