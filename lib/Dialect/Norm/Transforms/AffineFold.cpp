@@ -619,6 +619,31 @@ LogicalResult mlir::norm::checkAffineFold(ArrayRef<LinearLayer> readers,
   return success();
 }
 
+/// Replaces the weight of `layer` by `fold` of it (read from `src`), written
+/// once in the layout the layer reads; adds its precision loss to `losses`.
+static LogicalResult replaceWithFold(RewriterBase &rewriter, LinearLayer &layer,
+                                     const StoredTensor &src, const MatrixFold &fold,
+                                     std::vector<double> &shiftProduct,
+                                     SmallVectorImpl<PrecisionLoss> &losses) {
+  Operation *op = layer.getOp();
+  Type elementType = layer.getWeightElementType();
+  auto type = RankedTensorType::get(fold.dstTransposed ? ArrayRef<int64_t>{fold.n, fold.k}
+                                                       : ArrayRef<int64_t>{fold.k, fold.n},
+                                    elementType);
+  RoundingStats stats;
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+  FailureOr<Value> weight = createInitializer(
+      rewriter, layer.getWeightConstant().getLoc(), layer.newWeightName("_folded"), type,
+      [&](NewWeight &dst) { stats = foldMatrix(op->getContext(), src, fold, dst, shiftProduct); });
+  if (failed(weight))
+    return failure();
+  if (auto loss = lossOf(op, "weight", elementType, stats))
+    losses.push_back(*loss);
+  layer.replaceWeight(rewriter, *weight);
+  return success();
+}
+
 FailureOr<SmallVector<PrecisionLoss>>
 mlir::norm::foldAffineIntoReaders(RewriterBase &rewriter, MutableArrayRef<LinearLayer> readers,
                                   const ChannelAffine &map) {
@@ -643,22 +668,9 @@ mlir::norm::foldAffineIntoReaders(RewriterBase &rewriter, MutableArrayRef<Linear
       columnMeans = scaledColumnMeans(src, fold);
       fold.outputOffset = columnMeans;
     }
-    Type elementType = layer.getWeightElementType();
-    auto type = RankedTensorType::get(fold.dstTransposed ? ArrayRef<int64_t>{n, k}
-                                                         : ArrayRef<int64_t>{k, n},
-                                      elementType);
-    RoundingStats stats;
     std::vector<double> shiftProduct;
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPoint(op);
-    FailureOr<Value> weight = createInitializer(
-        rewriter, layer.getWeightConstant().getLoc(), layer.newWeightName("_folded"), type,
-        [&](NewWeight &dst) { stats = foldMatrix(op->getContext(), src, fold, dst, shiftProduct); });
-    if (failed(weight))
+    if (failed(replaceWithFold(rewriter, layer, src, fold, shiftProduct, losses)))
       return failure();
-    if (auto loss = lossOf(op, "weight", elementType, stats))
-      losses.push_back(*loss);
-    layer.replaceWeight(rewriter, *weight);
     if (hasShift) {
       // c' = c + shift W, from the unscaled W.
       std::vector<double> bias = layer.readBias();
@@ -798,24 +810,9 @@ mlir::norm::foldAffineIntoOutputs(RewriterBase &rewriter, LinearLayer &layer,
   fold.colGain = map.gain;
   fold.srcTransposed = layer.isStoredTransposed();
   fold.dstTransposed = layer.newWeightTransposed();
-  Type elementType = layer.getWeightElementType();
-  auto type = RankedTensorType::get(fold.dstTransposed ? ArrayRef<int64_t>{n, k}
-                                                       : ArrayRef<int64_t>{k, n},
-                                    elementType);
-  RoundingStats stats;
   std::vector<double> unused;
-  {
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPoint(op);
-    FailureOr<Value> weight = createInitializer(
-        rewriter, layer.getWeightConstant().getLoc(), layer.newWeightName("_folded"), type,
-        [&](NewWeight &dst) { stats = foldMatrix(op->getContext(), src, fold, dst, unused); });
-    if (failed(weight))
-      return failure();
-    if (auto loss = lossOf(op, "weight", elementType, stats))
-      losses.push_back(*loss);
-    layer.replaceWeight(rewriter, *weight);
-  }
+  if (failed(replaceWithFold(rewriter, layer, src, fold, unused, losses)))
+    return failure();
   // A Gemm computes alpha * (x W + c): the shift enters c divided by alpha.
   double alpha = isa<GemmOp>(op) ? getGemmAttr(op, "alpha") : 1.0;
   bool hasShift = llvm::any_of(map.shift, [](double v) { return v != 0.0; });
