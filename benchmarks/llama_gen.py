@@ -44,7 +44,7 @@ without constant folding), so the embedding table has two readers.
 The model's metadata_props record what the benchmark checks need:
 norm_opt_bench.preset, .norms (the number of norms), .fold_readers (the
 initializers a weight fold may change: the MatMul weights that read a norm,
-comma-separated) and .norm_gains.
+comma-separated) and .norm_params (the norms' gains and biases).
 
 The graph mode writes an opset-17 fp32 graph with --norms norms in a
 residual chain, x <- x + MatMul(norm(x), W) with d = 16: LayerNormalization
@@ -255,7 +255,7 @@ class Llama:
             [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])],
             [helper.make_tensor_value_info("logits", m.elem, ["batch", "seq", self.vocab])],
             {"preset": self.args.preset, "dtype": self.args.dtype, "norms": len(self.gains),
-             "fold_readers": ",".join(self.fold_readers), "norm_gains": ",".join(self.gains),
+             "fold_readers": ",".join(self.fold_readers), "norm_params": ",".join(self.gains),
              "vocab": self.vocab},
             opset=14)
 
@@ -280,6 +280,7 @@ def norm_graph(args):
         is_chain = int((i + 1) * f) > int(i * f)
         if not is_chain:
             beta = m.random(f"n{i}.bias", [d], 0.1)
+            gains.append(beta)
             h = m.node("LayerNormalization", [x, gamma, beta], s + "LayerNormalization",
                        axis=-1, epsilon=1e-5)
         elif chains % 2 == 0:
@@ -292,6 +293,7 @@ def norm_graph(args):
         else:
             chains += 1
             beta = m.random(f"n{i}.bias", [d], 0.1)
+            gains.append(beta)
             c = m.node("Sub", [x, m.node("ReduceMean", [x], s + "ReduceMean", axes=[-1])],
                        s + "Sub")
             var = m.node("ReduceMean", [m.node("Pow", [c, "two"], s + "Pow")], s + "ReduceMean_1",
@@ -306,7 +308,7 @@ def norm_graph(args):
     return m.save([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", d])],
                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", d])],
                   {"preset": "graph", "dtype": "fp32", "norms": args.norms,
-                   "fold_readers": ",".join(fold_readers), "norm_gains": ",".join(gains)},
+                   "fold_readers": ",".join(fold_readers), "norm_params": ",".join(gains)},
                   opset=17)
 
 

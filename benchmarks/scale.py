@@ -34,7 +34,7 @@ Checks, which decide the exit status (1 if any fails):
   - --norm-optimize: onnx.checker (full) on the output path (external data);
     the report has every norm of the model (metadata norm_opt_bench.norms,
     written by benchmarks/llama_gen.py) ending `folded`; every initializer
-    that no fold may change (all but the norm gains and the weights of the
+    that no fold may change (all but the norm gains and biases and the weights of the
     MatMuls that read a norm, metadata norm_opt_bench.fold_readers) comes
     out byte-identical;
   - the input files are unchanged by every run (SHA-256 before and after
@@ -229,6 +229,7 @@ def compare_initializers(model_path, model, out_path, skip=()):
     `skip`: missing, or not byte-identical. Returns (problems, compared)."""
     out = onnx.load(out_path, load_external_data=False)
     out_inits = {t.name: t for t in out.graph.initializer}
+    missing = changed = 0
     dir_a, dir_b = (os.path.dirname(os.path.abspath(p)) for p in (model_path, out_path))
     problems, compared = [], 0
     for tensor in model.graph.initializer:
@@ -237,9 +238,15 @@ def compare_initializers(model_path, model, out_path, skip=()):
         compared += 1
         other = out_inits.get(tensor.name)
         if other is None:
-            problems.append(f"'{tensor.name}' is missing from the output")
+            missing += 1
+            if len(problems) < 5:
+                problems.append(f"'{tensor.name}' is missing from the output")
         elif not same_bytes(dir_a, tensor, dir_b, other):
-            problems.append(f"'{tensor.name}' changed")
+            changed += 1
+            if len(problems) < 5:
+                problems.append(f"'{tensor.name}' changed")
+    if missing + changed > len(problems):
+        problems.append(f"{missing} missing and {changed} changed in all")
     return problems, compared
 
 
@@ -377,7 +384,7 @@ def main(argv=None):
                 problems, detail = check_report(os.path.join(out_dir, "report.json"),
                                                 int(meta["norms"]))
                 check("--norm-optimize: the report has every norm folded", problems, detail)
-            skip = {n for key in ("fold_readers", "norm_gains")
+            skip = {n for key in ("fold_readers", "norm_params")
                     for n in meta.get(key, "").split(",") if n}
             problems, n = compare_initializers(model_path, model, out_path, skip)
             check("--norm-optimize: unchanged initializers byte-identical", problems,
