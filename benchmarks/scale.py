@@ -418,9 +418,11 @@ def main(argv=None):
     for name, r in results.items():
         if not r["passes"] or preset not in TARGETS:
             continue
+        verdicts = []
         for text, test in TARGETS[preset]:
             ok = not r["code"] and not r["killed"] and test(r, results)
-            target_lines.append(f"target ({preset}) {name}: {text}: {'PASS' if ok else 'FAIL'}")
+            verdicts.append(f"{text}: {'PASS' if ok else 'FAIL'}")
+        target_lines.append(f"target ({preset}) {name}: " + ", ".join(verdicts))
     load_end = os.getloadavg()
     print()
     print("\n".join(lines))
