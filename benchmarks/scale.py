@@ -370,8 +370,9 @@ def main(argv=None):
         print(f"{name}: {r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU, peak RSS {human(r['rss'])}, "
               f"peak RssAnon {human(r['anon'])} ({r['samples']} samples): {state}", flush=True)
         if r["code"] or r["killed"]:
-            tail = r["stderr"].strip().splitlines()[-3:]
-            check(f"{name} runs", [state] + tail)
+            lines = r["stderr"].strip().splitlines()
+            errors = [ln for ln in lines if "error" in ln.lower()]
+            check(f"{name} runs", [state] + (errors[:2] or lines[-3:]))
             continue
         if name == "round trip":
             problems, n = compare_initializers(model_path, model, out_path)
