@@ -58,6 +58,9 @@ change the exit status:
   1b     wall <= 3x round trip, peak RssAnon <= 512 MB (512e6 bytes)
   graph  wall <= 60 s, peak RSS <= 2 GB (2e9 bytes)
 
+The --norm-optimize row also prints the wall time of each stage from its
+report (`stages`: read, each pass, write), where norm-opt records them.
+
 --markdown FILE appends the table, the command, the checks and targets to
 FILE (docs/Benchmarks.md).
 """
@@ -269,6 +272,12 @@ def check_report(report_path, expected):
     return problems, detail
 
 
+def report_stages(report_path):
+    """[(stage, seconds)] from the report's `stages`, when it has them."""
+    with open(report_path) as f:
+        return [(s["stage"], s["seconds"]) for s in json.load(f).get("stages", [])]
+
+
 def tolerance(model, meta):
     elem = model.graph.output[0].type.tensor_type.elem_type
     if elem not in UNIT_ROUNDOFF:
@@ -381,6 +390,11 @@ def main(argv=None):
         if name == "--norm-optimize":
             check("--norm-optimize: onnx.checker on the output path",
                   [e] if (e := e2e.check_model(out_path)) else [])
+            stages = report_stages(os.path.join(out_dir, "report.json"))
+            if stages:
+                r["stages"] = stages
+                print("  stages (the report's wall times): "
+                      + ", ".join(f"{k} {v:.2f} s" for k, v in stages), flush=True)
             if "norms" in meta:
                 problems, detail = check_report(os.path.join(out_dir, "report.json"),
                                                 int(meta["norms"]))
@@ -440,6 +454,9 @@ def main(argv=None):
                     f"{load_end[0]:.2f} at the end (2 cores shared with other work).\n\n")
             f.write(f"```sh\n{command}\n```\n\n")
             f.write("\n".join(lines) + "\n\n")
+            if results.get("--norm-optimize", {}).get("stages"):
+                f.write("- `--norm-optimize` stages (the report's wall times): " + ", ".join(
+                    f"{k} {v:.2f} s" for k, v in results["--norm-optimize"]["stages"]) + "\n")
             for line in target_lines:
                 f.write(f"- {line}\n")
             for c in checks:
