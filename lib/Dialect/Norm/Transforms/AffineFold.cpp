@@ -202,14 +202,15 @@ RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const Ma
   RoundingStats total;
   parallelFor(context, 0, blocks, [&](size_t b) {
     int64_t first = int64_t(b) * block, count = std::min(block, rows - first);
-    std::vector<double> values(size_t(count * cols));
+    // Uninitialized: every entry is decoded before it is read.
+    std::unique_ptr<double[]> values(new double[size_t(count * cols)]);
     std::vector<double> columnShift(withShift && !fold.srcTransposed ? cols : 0, 0.0);
     // Same layout: the block's rows are one run of the new weight, encoded
     // here and written at once.
-    std::vector<char> encoded(transpose ? 0 : size_t(count * cols) * width);
+    std::unique_ptr<char[]> encoded(new char[transpose ? 0 : size_t(count * cols) * width]);
     RoundingStats stats;
     for (int64_t r = 0; r < count; ++r) {
-      double *row = values.data() + r * cols;
+      double *row = values.get() + r * cols;
       int64_t i = first + r;
       decodeToDouble(src.format, src.bytes.data() + i * cols * width, row, cols);
       if (withShift) {
@@ -232,10 +233,11 @@ RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const Ma
           row[j] *= rowScale * gainOfCol[j];
       }
       if (!transpose)
-        encodeFromDouble(src.format, row, encoded.data() + r * cols * width, cols, &stats);
+        encodeFromDouble(src.format, row, encoded.get() + r * cols * width, cols, &stats);
     }
     if (!transpose)
-      out.write(size_t(first * cols) * width, encoded);
+      out.write(size_t(first * cols) * width,
+                ArrayRef<char>(encoded.get(), size_t(count * cols) * width));
     if (transpose) {
       // Column j of this block is a run of `count` values of the new
       // weight's row j.
