@@ -228,15 +228,17 @@ RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const Ma
   RoundingStats total;
   parallelFor(context, 0, blocks, [&](size_t b) {
     int64_t first = int64_t(b) * block, count = std::min(block, rows - first);
-    // Uninitialized: every entry is decoded before it is read.
-    std::unique_ptr<double[]> values(new double[size_t(count * cols)]);
+    // Float64 rows, uninitialized (each is decoded before it is read): the
+    // whole block when it is transposed, else one row, reused, so that it
+    // stays in cache.
+    std::unique_ptr<double[]> values(new double[size_t((transpose ? count : 1) * cols)]);
     std::vector<double> columnShift(withShift && !fold.srcTransposed ? cols : 0, 0.0);
     // Same layout: the block's rows are one run of the new weight, encoded
     // here and written at once.
     std::unique_ptr<char[]> encoded(new char[transpose ? 0 : size_t(count * cols) * width]);
     RoundingStats stats;
     for (int64_t r = 0; r < count; ++r) {
-      double *row = values.get() + r * cols;
+      double *row = values.get() + (transpose ? r * cols : 0);
       int64_t i = first + r;
       decodeToDouble(src.format, src.bytes.data() + i * cols * width, row, cols);
       if (withShift) {
