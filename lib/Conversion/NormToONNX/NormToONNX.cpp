@@ -189,8 +189,15 @@ Value applyAffine(PatternRewriter &rewriter, Operation *norm, Value normalized,
                                     result, scale);
   if (bias)
     result = AddOp::create(rewriter, loc, type, result, bias);
-  if (Operation *last = result.getDefiningOp())
+  if (Operation *last = result.getDefiningOp()) {
     takeOutputNames(norm, last);
+    // The chain is typed from its input, which shape inference may have left
+    // unranked; the value that replaces the norm keeps the norm's own result
+    // type (a graph output's type is fixed by the signature).
+    Type declared = norm->getResult(0).getType();
+    if (result.getType() != declared && result.getDefiningOp()->getNumRegions() == 0)
+      result.setType(declared);
+  }
   return result;
 }
 
