@@ -8,6 +8,7 @@
 #include "norm-opt/Conversion/Passes.h"
 
 #include "norm-opt/Dialect/Norm/IR/NormOps.h"
+#include "norm-opt/Dialect/Norm/IR/OriginalSpelling.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
 
@@ -21,6 +22,8 @@ namespace mlir {
 
 using namespace mlir;
 using namespace mlir::onnxir;
+using namespace mlir::norm;
+using mlir::norm::NormDialect;
 
 namespace {
 
@@ -485,6 +488,9 @@ struct SkipRMSNormToONNX : OpRewritePattern<norm::SkipRMSNormOp> {
 struct ConvertNormToONNXPass
     : impl::ConvertNormToONNXBase<ConvertNormToONNXPass> {
   void runOnOperation() override {
+    // A norm no pass changed goes back to the nodes it was read from.
+    IRRewriter rewriter(&getContext());
+    restoreOriginalSpellings(rewriter, getOperation());
     RewritePatternSet patterns(&getContext());
     patterns.add<LayerNormToONNX, RMSNormToONNX, RMSScaleToONNX, CRMSNormToONNX,
                  BatchNormToONNX,
@@ -505,7 +511,8 @@ struct ConvertNormToONNXPass
       return WalkResult::advance();
     });
     if (result.wasInterrupted())
-      signalPassFailure();
+      return signalPassFailure();
+    eraseOrphanedSpellingConstants(rewriter, getOperation());
   }
 };
 
