@@ -65,6 +65,13 @@ static bool collectCopies(Value value, Operation *norm,
   return true;
 }
 
+/// What the kept nodes compute: the op and its properties.
+static Attribute recordOf(Operation *norm) {
+  Builder b(norm->getContext());
+  return b.getArrayAttr({b.getStringAttr(norm->getName().getStringRef()),
+                         norm->getPropertiesAsAttribute()});
+}
+
 LogicalResult mlir::norm::keepOriginalSpelling(RewriterBase &rewriter, Operation *norm,
                                                ArrayRef<Operation *> nodes,
                                                ValueRange replaced) {
@@ -132,7 +139,7 @@ LogicalResult mlir::norm::keepOriginalSpelling(RewriterBase &rewriter, Operation
   rewriter.setInsertionPointToEnd(body);
   auto yield = YieldOp::create(rewriter, norm->getLoc(), yielded, "",
                                rewriter.getStrArrayAttr({}), rewriter.getStrArrayAttr({}));
-  yield->setAttr(kRecordedAttr, norm->getPropertiesAsAttribute());
+  yield->setAttr(kRecordedAttr, recordOf(norm));
   if (!interleaved.empty())
     yield->setAttr(kInterleavedAttr, rewriter.getDenseI64ArrayAttr(interleaved));
   if (!absent.empty())
@@ -167,7 +174,7 @@ bool mlir::norm::hasCurrentOriginalSpelling(Operation *norm) {
     for (int64_t i : absent.asArrayRef())
       if (!norm->getResult(i).use_empty())
         return false;
-  return yield->getAttr(kRecordedAttr) == norm->getPropertiesAsAttribute() &&
+  return yield->getAttr(kRecordedAttr) == recordOf(norm) &&
          compatible(body.getArgumentTypes(), norm->getOperandTypes()) &&
          compatible(yield->getOperandTypes(), norm->getResultTypes());
 }
