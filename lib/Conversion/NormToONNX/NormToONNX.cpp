@@ -8,6 +8,7 @@
 #include "norm-opt/Conversion/Passes.h"
 
 #include "norm-opt/Dialect/Norm/IR/NormOps.h"
+#include "norm-opt/Dialect/Norm/IR/OriginalSpelling.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
 
@@ -21,6 +22,8 @@ namespace mlir {
 
 using namespace mlir;
 using namespace mlir::onnxir;
+using namespace mlir::norm;
+using mlir::norm::NormDialect;
 
 namespace {
 
@@ -189,8 +192,15 @@ Value applyAffine(PatternRewriter &rewriter, Operation *norm, Value normalized,
                                     result, scale);
   if (bias)
     result = AddOp::create(rewriter, loc, type, result, bias);
-  if (Operation *last = result.getDefiningOp())
+  if (Operation *last = result.getDefiningOp()) {
     takeOutputNames(norm, last);
+    // The chain is typed from its input, which shape inference may have left
+    // unranked; the value that replaces the norm keeps the norm's own result
+    // type (a graph output's type is fixed by the signature).
+    Type declared = norm->getResult(0).getType();
+    if (result.getType() != declared && result.getDefiningOp()->getNumRegions() == 0)
+      result.setType(declared);
+  }
   return result;
 }
 
@@ -478,6 +488,9 @@ struct SkipRMSNormToONNX : OpRewritePattern<norm::SkipRMSNormOp> {
 struct ConvertNormToONNXPass
     : impl::ConvertNormToONNXBase<ConvertNormToONNXPass> {
   void runOnOperation() override {
+    // A norm no pass changed goes back to the nodes it was read from.
+    IRRewriter rewriter(&getContext());
+    restoreOriginalSpellings(rewriter, getOperation());
     RewritePatternSet patterns(&getContext());
     patterns.add<LayerNormToONNX, RMSNormToONNX, RMSScaleToONNX, CRMSNormToONNX,
                  BatchNormToONNX,
@@ -498,7 +511,8 @@ struct ConvertNormToONNXPass
       return WalkResult::advance();
     });
     if (result.wasInterrupted())
-      signalPassFailure();
+      return signalPassFailure();
+    eraseOrphanedSpellingConstants(rewriter, getOperation());
   }
 };
 

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "norm-opt/Target/ONNX/ONNXImport.h"
+#include "GraphOrder.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXTypes.h"
 
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
@@ -513,8 +514,8 @@ LogicalResult Importer::importGraphBody(onnx::GraphProto &graph, Block *block,
            << "graph '" << graph.name()
            << "' has sparse initializers, which norm-opt does not support";
 
-  // Nodes must be in topological order (the ONNX checker requires it);
-  // importNode reports an input that is not yet defined.
+  // Nodes are in topological order (sortNodesTopologically); importNode
+  // reports an input that nothing defines.
   for (onnx::NodeProto &node : *graph.mutable_node())
     if (failed(importNode(node, block)))
       return failure();
@@ -596,6 +597,12 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
     return (emitError(fileLoc) << "the model has no graph", nullptr);
   if (failed(checkOpsets(model)))
     return nullptr;
+
+  // Nodes in topological order, before shape inference walks them in order.
+  if (std::optional<CycleNode> cycle = sortNodesTopologically(*model.mutable_graph()))
+    return (error(cycle->graph->node(cycle->index))
+                << "is on a cycle: one of its inputs depends on its own outputs",
+            nullptr);
 
   // Shape inference gives intermediate values their types; errors there are
   // not fatal (unknown ops, e.g. contrib or newer-opset ones, stay untyped).

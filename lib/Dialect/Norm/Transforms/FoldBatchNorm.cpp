@@ -725,12 +725,14 @@ struct NormFoldBatchNormPass : norm::impl::NormFoldBatchNormBase<NormFoldBatchNo
 void NormFoldBatchNormPass::runOnOperation() {
   SmallVector<BatchNormOp> norms;
   SmallVector<NodeOp> refused;
-  getOperation()->walk([&](Operation *op) {
+  getOperation()->walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (auto norm = dyn_cast<BatchNormOp>(op))
       norms.push_back(norm);
     else if (auto node = dyn_cast<NodeOp>(op);
              node && node.getOpType() == "BatchNormalization" && node.getDomain().empty())
       refused.push_back(node);
+    // The node a norm op replaced is no BatchNormalization left in the graph.
+    return isa<NormDialect>(op->getDialect()) ? WalkResult::skip() : WalkResult::advance();
   });
   for (NodeOp node : refused)
     recordNormRefusal(node, kPassName, trainingReason(node));

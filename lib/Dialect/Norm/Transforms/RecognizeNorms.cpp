@@ -9,6 +9,7 @@
 #include "RecognizeNorms.h"
 
 #include "norm-opt/Dialect/Norm/IR/NormOps.h"
+#include "norm-opt/Dialect/Norm/IR/OriginalSpelling.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
 
@@ -123,10 +124,14 @@ LogicalResult finishRecognition(Operation *node, Operation *normOp,
   // Unused optional outputs of the node have no replacement.
   for (unsigned i = values.size(); i < node->getNumResults(); ++i)
     values.push_back(Value());
+  SmallVector<Value> replaced(normOp->getNumResults());
   for (auto [result, replacement] : llvm::zip(node->getResults(), values))
-    if (replacement)
+    if (replacement) {
       rewriter.replaceAllUsesWith(result, replacement);
-  rewriter.eraseOp(node);
+      replaced[cast<OpResult>(replacement).getResultNumber()] = result;
+    }
+  if (failed(keepOriginalSpelling(rewriter, normOp, {node}, replaced)))
+    rewriter.eraseOp(node);
   return success();
 }
 
@@ -135,12 +140,17 @@ template <typename Derived>
 struct NormNodePattern : OpRewritePattern<NodeOp> {
   NormNodePattern(MLIRContext *context, bool &hadError)
       : OpRewritePattern<NodeOp>(context), hadError(hadError) {}
+  LogicalResult matchAndRewrite(NodeOp node, PatternRewriter &rewriter) const final {
+    if (isInOriginalSpelling(node))
+      return rewriter.notifyMatchFailure(node, "a kept node of a recognized norm");
+    return static_cast<const Derived *>(this)->matchNode(node, rewriter);
+  }
   bool &hadError;
 };
 
 struct LayerNormalizationNode : NormNodePattern<LayerNormalizationNode> {
   using NormNodePattern::NormNodePattern;
-  LogicalResult matchAndRewrite(NodeOp node, PatternRewriter &rewriter) const override {
+  LogicalResult matchNode(NodeOp node, PatternRewriter &rewriter) const {
     if (!isNode(node, "LayerNormalization", {""}))
       return rewriter.notifyMatchFailure(node, "not a LayerNormalization");
     if (failed(matchTrailingNormNode(node, rewriter)))
@@ -160,7 +170,7 @@ struct LayerNormalizationNode : NormNodePattern<LayerNormalizationNode> {
 /// (default or com.microsoft domain) compute the same function.
 struct RMSNormalizationNode : NormNodePattern<RMSNormalizationNode> {
   using NormNodePattern::NormNodePattern;
-  LogicalResult matchAndRewrite(NodeOp node, PatternRewriter &rewriter) const override {
+  LogicalResult matchNode(NodeOp node, PatternRewriter &rewriter) const {
     bool opset23 = isNode(node, "RMSNormalization", {""});
     if (!opset23 && !isNode(node, "SimplifiedLayerNormalization", {"", kMicrosoft}))
       return rewriter.notifyMatchFailure(node, "not an RMS normalization node");
@@ -181,7 +191,7 @@ struct RMSNormalizationNode : NormNodePattern<RMSNormalizationNode> {
 
 struct BatchNormalizationNode : NormNodePattern<BatchNormalizationNode> {
   using NormNodePattern::NormNodePattern;
-  LogicalResult matchAndRewrite(NodeOp node, PatternRewriter &rewriter) const override {
+  LogicalResult matchNode(NodeOp node, PatternRewriter &rewriter) const {
     if (!isNode(node, "BatchNormalization", {""}))
       return rewriter.notifyMatchFailure(node, "not a BatchNormalization");
     if (node.getNumOperands() != 5 ||
@@ -210,7 +220,7 @@ struct BatchNormalizationNode : NormNodePattern<BatchNormalizationNode> {
 /// outputs (output, mean, inv_std_var, input_skip_bias_sum).
 struct SkipNormalizationNode : NormNodePattern<SkipNormalizationNode> {
   using NormNodePattern::NormNodePattern;
-  LogicalResult matchAndRewrite(NodeOp node, PatternRewriter &rewriter) const override {
+  LogicalResult matchNode(NodeOp node, PatternRewriter &rewriter) const {
     bool layer = isNode(node, "SkipLayerNormalization", {kMicrosoft});
     if (!layer && !isNode(node, "SkipSimplifiedLayerNormalization", {kMicrosoft}))
       return rewriter.notifyMatchFailure(node, "not a Skip*Normalization");
