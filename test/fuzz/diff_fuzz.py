@@ -69,33 +69,27 @@ CRASH_MARKERS = ("Stack dump", "LLVM ERROR", "Assertion", "PLEASE submit a bug r
                  "Segmentation fault", "terminate called")
 
 
+# The passes that act on each family of spellings (the others leave its norm
+# alone, so they are a round trip for it).
+RELEVANT = {
+    "ln": ("roundtrip", "fold-weights", "pre-ln-to-rms", "pre-ln-to-rms-compress", "optimize"),
+    "rms": ("roundtrip", "fold-weights", "defer-scale", "optimize"),
+    "bn": ("roundtrip", "fold-batchnorm", "optimize"),
+}
+ALL_PASSES = False  # --all-passes
+
+
 def applicable_passes(spec):
-    """Pass labels run on a spec: all, but the CRMSNorm mode only where there
-    is a LayerNorm spelling."""
+    """Pass labels run on a spec: with --all-passes every pass (the
+    CRMSNorm mode only where there is a LayerNorm spelling), else those that
+    act on its norm's family (RELEVANT), the round trip and --norm-optimize."""
+    spelling = spec["spelling"]
+    family = ("ln" if spelling in gen_models.LN_SPELLINGS else
+              "bn" if spelling in gen_models.BN_SPELLINGS else "rms")
     labels = [p[0] for p in PASSES]
-    if spec["spelling"] not in gen_models.LN_SPELLINGS:
+    if family != "ln":
         labels.remove("pre-ln-to-rms-compress")
-    return labels
-
-
-# --- known failures ------------------------------------------------------------------
-# Classes of failures the code of this branch still has, each fixed by a
-# later branch: (name, predicate(spec, pass label), expected class, reason).
-# In the CI slice a run matching a rule must fail with exactly that class;
-# if it passes, the rule is out of date and the slice fails.
-
-def _spec(spec):
-    return gen_models.normalized_spec(spec)
-
-
-KNOWN_FAILURES = []
-
-
-def known_failure(spec, label):
-    for name, predicate, cls, reason in KNOWN_FAILURES:
-        if predicate(_spec(spec), label):
-            return name, cls, reason
-    return None
+    return labels if ALL_PASSES else [l for l in labels if l in RELEVANT[family]]
 
 
 # --- onnxruntime worker -----------------------------------------------------------------
@@ -269,19 +263,28 @@ def check_report(report, label, kinds):
 
 
 def run_case(spec, work, ort, norm_opt, labels=None):
-    """Runs every applicable pass on `spec` in `work`; returns (runs, setup
-    error or None). Each Run has cls None when it passed."""
-    os.makedirs(work, exist_ok=True)
+    """Runs every applicable pass (or those of `labels`) on `spec` in `work`;
+    returns (runs, setup error or None). Each Run has cls None when it
+    passed."""
     model, feeds = gen_models.build(spec)
+    dtype = gen_models.normalized_spec(spec)["dtype"]
+    twin = gen_models.build(spec, twin=True) if dtype != "float32" else None
+    labels = [l for l in applicable_passes(spec) if labels is None or l in labels]
+    return run_model(model, feeds, twin, dtype, work, ort, norm_opt, labels)
+
+
+def run_model(model, feeds, twin, dtype, work, ort, norm_opt, labels):
+    """run_case on a given model, its feeds and (for 16-bit models) its
+    float32 twin (model, feeds)."""
+    os.makedirs(work, exist_ok=True)
     original = os.path.join(work, "model.onnx")
     onnx.save(model, original)
     ref, error = ort.run(original, feeds, os.path.join(work, "ort_model"))
     if error:
         return [], f"the generated model does not run: {error}"
-    dtype = gen_models.normalized_spec(spec)["dtype"]
     twin_ref = None
-    if dtype != "float32":
-        twin_model, twin_feeds = gen_models.build(spec, twin=True)
+    if twin is not None:
+        twin_model, twin_feeds = twin
         twin = os.path.join(work, "twin.onnx")
         onnx.save(twin_model, twin)
         twin_ref, error = ort.run(twin, twin_feeds, os.path.join(work, "ort_twin"))
@@ -302,9 +305,7 @@ def run_case(spec, work, ort, norm_opt, labels=None):
 
     runs = []
     for label, flags, kinds in PASSES:
-        if labels is not None and label not in labels:
-            continue
-        if label not in applicable_passes(spec):
+        if label not in labels:
             continue
         out = os.path.join(work, f"{label}.onnx")
         report_path = os.path.join(work, f"{label}.json")
@@ -368,26 +369,30 @@ class Tally:
         self.setup_errors = 0
         self.log = None
 
-    def record(self, spec, runs, setup_error, verbose):
-        cid = case_id(spec)
+    def record(self, spec, runs, setup_error, verbose, expect=None, name=None):
+        """Prints and counts one case. `expect` maps a pass label to the
+        (class, reason) of a known failure: such a run is a `KNOWN FAILURE`
+        line when it fails that way, and a failure when it does not."""
+        cid = name or case_id(spec)
         desc = gen_models.describe(spec)
+        expect = expect or {}
         lines, failed = [], False
         if setup_error:
             failed = True
             self.setup_errors += 1
             lines.append(f"FAIL: difffuzz/{cid}: generator: {setup_error} [{desc}]")
         for run in runs:
-            known = known_failure(spec, run.label)
-            if known and run.cls == known[1]:
+            known = expect.get(run.label)
+            if known and run.cls == known[0]:
                 lines.append(f"KNOWN FAILURE: difffuzz/{cid}/{run.label}: {run.cls}: "
-                             f"{run.detail} -- {known[0]}: {known[2]} [{desc}]")
-                self.known[known[0]] += 1
+                             f"{run.detail} -- {known[1]}")
+                self.known[cid] += 1
             elif known:
                 failed = True
-                what = ("passes now: remove or narrow the rule" if run.cls is None
+                what = ("passes now: update the known failures" if run.cls is None
                         else f"fails as {run.cls} ({run.detail})")
                 lines.append(f"FAIL: difffuzz/{cid}/{run.label}: known failure "
-                             f"'{known[0]}' (expected {known[1]}) {what} [{desc}]")
+                             f"(expected {known[0]}) {what} [{desc}]")
                 self.by_class[run.cls or "known-failure-passes"] += 1
             elif run.cls:
                 failed = True
@@ -407,13 +412,14 @@ class Tally:
             if self.log:
                 self.log.write(json.dumps({
                     "case": cid, "spec": spec, "setup_error": setup_error,
-                    "runs": [{"pass": r.label, "class": r.cls, "detail": r.detail,
-                              "known": (known_failure(spec, r.label) or [None])[0]}
+                    "runs": [{"pass": r.label, "class": r.cls, "detail": r.detail}
                              for r in runs]}) + "\n")
                 self.log.flush()
 
 
 def run_specs(specs, jobs, verbose, keep=None, log=None):
+    """Runs the cases `specs`: specs, or (name, spec, labels or None, expect)
+    tuples (see Tally.record); returns the Tally."""
     norm_opt = os.environ.get("NORM_OPT") or os.path.join(REPO_ROOT, "build", "bin", "norm-opt")
     if not os.access(norm_opt, os.X_OK):
         sys.exit(f"difffuzz: norm-opt not found at {norm_opt} (build it, or set NORM_OPT)")
@@ -425,16 +431,18 @@ def run_specs(specs, jobs, verbose, keep=None, log=None):
     free = list(workers)
     free_lock = threading.Lock()
 
-    def one(spec):
+    def one(item):
+        name, spec, labels, expect = item if isinstance(item, tuple) else (
+            case_id(item), item, None, None)
         with free_lock:
             ort = free.pop()
-        work = os.path.join(root, case_id(spec))
+        work = os.path.join(root, name)
         try:
             try:
-                runs, error = run_case(spec, work, ort, norm_opt)
+                runs, error = run_case(spec, work, ort, norm_opt, labels)
             except Exception as e:  # a generator bug must not stop the run
                 runs, error = [], f"{type(e).__name__}: {e}"
-            tally.record(spec, runs, error, verbose)
+            tally.record(spec, runs, error, verbose, expect, name)
             if not keep and not any(r.cls for r in runs) and not error:
                 shutil.rmtree(work, ignore_errors=True)
         finally:
@@ -468,7 +476,11 @@ def main():
     parser.add_argument("--keep", help="keep every case's files under this folder")
     parser.add_argument("--log", help="append one JSON line per case to this file")
     parser.add_argument("-v", "--verbose", action="store_true", help="print passing cases too")
+    parser.add_argument("--all-passes", action="store_true",
+                        help="run every pass on every case, not only those acting on its norm")
     args = parser.parse_args()
+    global ALL_PASSES
+    ALL_PASSES = args.all_passes
     if args.spec:
         specs = [json.loads(args.spec)]
     else:
