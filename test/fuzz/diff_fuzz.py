@@ -28,7 +28,6 @@ import argparse
 import collections
 import concurrent.futures
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -224,11 +223,12 @@ class Run:
         return f"{self.label}: {self.cls or 'ok'} {self.detail}"
 
 
-def compare_outputs(got, ref, exact, bound):
-    """A problem string or None; bound(name, ours) -> the allowed rel. err."""
+def compare_outputs(got, ref, exact, check):
+    """A problem string or None. `check(name, got, ref)` says what is wrong
+    with one float output (None if it is within tolerance); with `exact`
+    (the round trip) every output must be bit-identical."""
     if [n for n, _ in got] != [n for n, _ in ref]:
         return f"output names {[n for n, _ in got]} != {[n for n, _ in ref]}"
-    worst = 0.0
     for (name, a), (_, e) in zip(got, ref):
         if a.shape != e.shape:
             return f"output '{name}' shape {list(a.shape)} != {list(e.shape)}"
@@ -236,14 +236,46 @@ def compare_outputs(got, ref, exact, bound):
             if a.dtype != e.dtype or not np.array_equal(a, e, equal_nan=True):
                 return f"output '{name}' not bit-identical (rel err {rel_err(a, e):.2e})"
             continue
-        err = rel_err(a, e)
-        if math.isnan(err) and not np.isnan(e).any():
+        if np.isnan(a).any() and not np.isnan(e).any():
             return f"output '{name}' has NaN"
-        limit = bound(name, a)
-        if not err <= limit:
-            return f"output '{name}' rel err {err:.2e} > {limit:.2e}"
-        worst = max(worst, err)
+        problem = check(name, a, e)
+        if problem:
+            return problem
     return None
+
+
+def tolerance_check(model_dtype, ref, twin_ref):
+    """The numeric criterion of a rewrite (docs/DiffFuzz.md, tolerances):
+    - fp32 model, fp32 output: rel. err to the original <= 1e-5;
+    - fp32 model, 16-bit output (a Cast to fp16 after the norm): 1e-5 plus
+      two units of roundoff, since any change before a rounding to 16 bits
+      can move an element by one ulp;
+    - 16-bit model: either within 1e-5 of the original, or its distance to
+      the float32 twin (same weights and inputs, computed in fp32) at most
+      twice the original's plus four units of roundoff: the rewrite may not
+      make the model less accurate than its own 16-bit arithmetic does."""
+    twin_outputs = dict(twin_ref or [])
+
+    def check(name, got, expected):
+        err = rel_err(got, expected)
+        if err <= FP32_TOLERANCE:
+            return None
+        output_dtype = {np.dtype(np.float16): "float16"}.get(got.dtype, "float32")
+        if twin_ref is None:
+            if output_dtype == "float32":
+                return f"output '{name}' rel err {err:.2e} > {FP32_TOLERANCE:g}"
+            limit = FP32_TOLERANCE + 2 * UNIT_ROUNDOFF[output_dtype]
+            return None if err <= limit else f"output '{name}' rel err {err:.2e} > {limit:.2e}"
+        u = UNIT_ROUNDOFF[model_dtype]
+        twin = twin_outputs[name]
+        base, ours = rel_err(expected, twin), rel_err(got, twin)
+        limit = 2 * base + 4 * u
+        if ours <= limit:
+            return None
+        return (f"output '{name}' rel err to the fp32 twin {ours:.2e} > 2 x {base:.2e} + 4u "
+                f"(original vs result {err:.2e})")
+
+    return check
 
 
 def check_report(report, label, kinds):
@@ -290,18 +322,7 @@ def run_model(model, feeds, twin, dtype, work, ort, norm_opt, labels):
         twin_ref, error = ort.run(twin, twin_feeds, os.path.join(work, "ort_twin"))
         if error:
             return [], f"the float32 twin does not run: {error}"
-    twin_outputs = dict(twin_ref or [])
-    ref_outputs = dict(ref)
-
-    def bound(name, ours):
-        if twin_ref is None:
-            return FP32_TOLERANCE
-        # 16-bit: the rewrite may not be farther from the float32 twin than
-        # the original is, plus a few roundings (docs/DiffFuzz.md); expressed
-        # as a bound on the distance to the original.
-        u = UNIT_ROUNDOFF[dtype]
-        base = rel_err(ref_outputs[name], twin_outputs[name])
-        return max(FP32_TOLERANCE, 3 * base + 8 * u)
+    check = tolerance_check(dtype, ref, twin_ref)
 
     runs = []
     for label, flags, kinds in PASSES:
@@ -331,7 +352,7 @@ def run_model(model, feeds, twin, dtype, work, ort, norm_opt, labels):
         if error:
             runs.append(Run(label, "invalid-output", error))
             continue
-        problem = compare_outputs(got, ref, exact=(label == "roundtrip"), bound=bound)
+        problem = compare_outputs(got, ref, exact=(label == "roundtrip"), check=check)
         if problem:
             runs.append(Run(label, "wrong-numbers", problem))
             continue
@@ -348,6 +369,129 @@ def run_model(model, feeds, twin, dtype, work, ort, norm_opt, labels):
             continue
         runs.append(Run(label))
     return runs, None
+
+
+# --- batches: several cases in one model ---------------------------------------------------
+# norm-opt's start-up (loading the MLIR and LLVM libraries) costs more than a
+# small case, so the long mode puts K cases of one opset and norm family in
+# one model (disjoint graphs, every name prefixed `c<i>_`), runs each pass
+# once on it and checks every case on its own outputs, nodes and report
+# entries. A case that does not pass in its batch (or a batch that crashes
+# or is rejected) is run again alone, and only that run is recorded.
+
+
+def family(spec):
+    spelling = spec["spelling"]
+    return ("ln" if spelling in gen_models.LN_SPELLINGS else
+            "bn" if spelling in gen_models.BN_SPELLINGS else "rms")
+
+
+def merge_models(models, name="fuzz_batch"):
+    """One model holding the graphs of `models` side by side (same opset)."""
+    graph = onnx.helper.make_graph([], name, [], [])
+    opsets = {}
+    for m in models:
+        graph.node.extend(m.graph.node)
+        graph.initializer.extend(m.graph.initializer)
+        graph.input.extend(m.graph.input)
+        graph.output.extend(m.graph.output)
+        graph.value_info.extend(m.graph.value_info)
+        for o in m.opset_import:
+            opsets[o.domain] = max(o.version, opsets.get(o.domain, 0))
+    model = onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid(d, v) for d, v in opsets.items()],
+        producer_name="norm-opt-difffuzz")
+    model.ir_version = models[0].ir_version
+    return model
+
+
+def case_part(model, prefix):
+    """The part of a batch model that belongs to the case named `prefix`."""
+    mine = lambda name: name.startswith(prefix)  # noqa: E731
+    part = onnx.ModelProto()
+    part.CopyFrom(model)
+    g = part.graph
+    nodes = [n for n in g.node if mine(n.name) or any(mine(o) for o in n.output)]
+    inits = [t for t in g.initializer if mine(t.name)]
+    inputs = [i for i in g.input if mine(i.name)]
+    outputs = [o for o in g.output if mine(o.name)]
+    for field, kept in ((g.node, nodes), (g.initializer, inits), (g.input, inputs),
+                        (g.output, outputs)):
+        items = list(kept)
+        del field[:]
+        field.extend(items)
+    return part
+
+
+def run_batch(specs, work, ort, norm_opt):
+    """Runs the cases `specs` (one opset, one family) as one model; returns,
+    per case, its runs if it passed everything, else None (run it alone)."""
+    os.makedirs(work, exist_ok=True)
+    prefixes = [f"c{i}_" for i in range(len(specs))]
+    built = [gen_models.build(s, prefix=p) for s, p in zip(specs, prefixes)]
+    dtypes = [gen_models.normalized_spec(s)["dtype"] for s in specs]
+    model = merge_models([m for m, _ in built])
+    feeds = {k: v for _, f in built for k, v in f.items()}
+    original = os.path.join(work, "model.onnx")
+    onnx.save(model, original)
+    ref, error = ort.run(original, feeds, os.path.join(work, "ort_model"))
+    if error:
+        return [None] * len(specs)
+    twin_outputs = {}
+    sixteen = [i for i, d in enumerate(dtypes) if d != "float32"]
+    if sixteen:
+        twins = [gen_models.build(specs[i], twin=True, prefix=prefixes[i]) for i in sixteen]
+        twin_path = os.path.join(work, "twin.onnx")
+        onnx.save(merge_models([m for m, _ in twins]), twin_path)
+        twin_ref, error = ort.run(twin_path, {k: v for _, f in twins for k, v in f.items()},
+                                  os.path.join(work, "ort_twin"))
+        if error:
+            return [None] * len(specs)
+        twin_outputs = dict(twin_ref)
+
+    def split(outputs, prefix):
+        return [(n, a) for n, a in outputs if n.startswith(prefix)]
+
+    runs = [[] for _ in specs]
+    passing = [True] * len(specs)
+    labels = applicable_passes(specs[0])
+    for label, flags, kinds in PASSES:
+        if label not in labels:
+            continue
+        out = os.path.join(work, f"{label}.onnx")
+        report_path = os.path.join(work, f"{label}.json")
+        try:
+            proc = subprocess.run([norm_opt, original, "-o", out, "--report", report_path]
+                                  + flags, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            return [None] * len(specs)
+        if proc.returncode != 0:
+            return [None] * len(specs)
+        got, error = ort.run(out, feeds, os.path.join(work, f"ort_{label}"))
+        if error:
+            return [None] * len(specs)
+        result = onnx.load(out) if label == "roundtrip" else None
+        with open(report_path) as f:
+            report = json.load(f)
+        for i, prefix in enumerate(prefixes):
+            if not passing[i]:
+                continue
+            mine = split(ref, prefix)
+            twin = split(twin_outputs.items(), prefix) if dtypes[i] != "float32" else None
+            check = tolerance_check(dtypes[i], mine, twin)
+            problem = compare_outputs(split(got, prefix), mine, exact=(label == "roundtrip"),
+                                      check=check)
+            if not problem and result is not None:
+                problem = graph_difference(case_part(model, prefix), case_part(result, prefix))
+            if not problem:
+                own = {"norms": [n for n in report.get("norms", [])
+                                 if str(n.get("name", "")).startswith(prefix)]}
+                problem = check_report(own, label, kinds)
+            if problem:
+                passing[i] = False
+            else:
+                runs[i].append(Run(label))
+    return [r if ok else None for r, ok in zip(runs, passing)]
 
 
 # --- the driver -----------------------------------------------------------------------------
@@ -417,9 +561,10 @@ class Tally:
                 self.log.flush()
 
 
-def run_specs(specs, jobs, verbose, keep=None, log=None):
+def run_specs(specs, jobs, verbose, keep=None, log=None, batch=1):
     """Runs the cases `specs`: specs, or (name, spec, labels or None, expect)
-    tuples (see Tally.record); returns the Tally."""
+    tuples (see Tally.record); returns the Tally. With `batch` > 1, plain
+    specs run `batch` at a time in one model (run_batch)."""
     norm_opt = os.environ.get("NORM_OPT") or os.path.join(REPO_ROOT, "build", "bin", "norm-opt")
     if not os.access(norm_opt, os.X_OK):
         sys.exit(f"difffuzz: norm-opt not found at {norm_opt} (build it, or set NORM_OPT)")
@@ -449,9 +594,42 @@ def run_specs(specs, jobs, verbose, keep=None, log=None):
             with free_lock:
                 free.append(ort)
 
+    def group(chunk):
+        with free_lock:
+            ort = free.pop()
+        work = os.path.join(root, "batch-" + case_id(chunk[0]))
+        try:
+            try:
+                results = run_batch(chunk, work, ort, norm_opt)
+            except Exception:  # the cases alone will say what is wrong
+                results = [None] * len(chunk)
+            shutil.rmtree(work, ignore_errors=True)
+        finally:
+            with free_lock:
+                free.append(ort)
+        for spec, runs in zip(chunk, results):
+            if runs is None:
+                one(spec)
+            else:
+                tally.record(spec, runs, None, verbose)
+
+    tasks = []
+    if batch > 1:
+        groups = collections.defaultdict(list)
+        for item in specs:
+            if isinstance(item, tuple):
+                tasks.append((one, item))
+                continue
+            key = (item["opset"], family(item))
+            groups[key].append(item)
+            if len(groups[key]) == batch:
+                tasks.append((group, groups.pop(key)))
+        tasks.extend((group, chunk) for chunk in groups.values())
+    else:
+        tasks = [(one, item) for item in specs]
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-            for _ in pool.map(one, specs):
+            for _ in pool.map(lambda task: task[0](task[1]), tasks):
                 pass
     finally:
         for w in workers:
@@ -476,6 +654,8 @@ def main():
     parser.add_argument("--keep", help="keep every case's files under this folder")
     parser.add_argument("--log", help="append one JSON line per case to this file")
     parser.add_argument("-v", "--verbose", action="store_true", help="print passing cases too")
+    parser.add_argument("--batch", type=int, default=8,
+                        help="cases per model (a failing case is run again alone; 1: no batches)")
     parser.add_argument("--all-passes", action="store_true",
                         help="run every pass on every case, not only those acting on its norm")
     args = parser.parse_args()
@@ -487,7 +667,7 @@ def main():
         specs = [gen_models.random_spec(args.seed, i)
                  for i in range(args.start, args.start + args.cases)]
     start = time.time()
-    tally = run_specs(specs, args.jobs, args.verbose, args.keep, args.log)
+    tally = run_specs(specs, args.jobs, args.verbose, args.keep, args.log, args.batch)
     print(f"difffuzz: {tally.cases} cases in {time.time() - start:.0f} s; failures by class: "
           + (", ".join(f"{k}={v}" for k, v in sorted(tally.by_class.items())) or "none")
           + "; known failures: "

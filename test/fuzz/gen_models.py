@@ -217,8 +217,9 @@ class Builder:
     graph's structure, so the 16-bit case and its float32 twin (same
     spec, `twin=True`) get the same values."""
 
-    def __init__(self, spec, twin=False):
+    def __init__(self, spec, twin=False, prefix=""):
         self.spec = normalized_spec(spec)
+        self.prefix = prefix
         self.rng = np.random.default_rng(self.spec["seed"] + [7])
         self.dtype = "float32" if twin else self.spec["dtype"]
         # Activations: fp16 models compute in fp16; bf16 ones in fp32 (onnxruntime's
@@ -238,7 +239,7 @@ class Builder:
 
     def fresh(self, base):
         self.counter += 1
-        return f"{base}_{self.counter}"
+        return f"{self.prefix}{base}_{self.counter}"
 
     def node(self, op, inputs, base=None, outputs=1, domain="", **attrs):
         base = base or op.lower()
@@ -769,11 +770,12 @@ def make_graph(g, value_info=()):
                              value_info=list(value_info))
 
 
-def build(spec, twin=False):
+def build(spec, twin=False, prefix=""):
     """(model, feeds {input name: array}) of `spec`; with `twin`, the same
     model computed in float32 (weights and inputs keep their 16-bit
-    values), the reference the 16-bit tolerance is measured against."""
-    b = Builder(spec, twin=twin)
+    values), the reference the 16-bit tolerance is measured against.
+    Every name starts with `prefix` (to put several cases in one model)."""
+    b = Builder(spec, twin=twin, prefix=prefix)
     s = b.spec
     body = bn_case if s["spelling"] in BN_SPELLINGS else norm_case
     if s["subgraph"] != "none":
@@ -794,6 +796,7 @@ def build(spec, twin=False):
     opsets = [helper.make_opsetid("", s["opset"])]
     if b.microsoft:
         opsets.append(helper.make_opsetid("com.microsoft", 1))
+    b.main.name = prefix + b.main.name
     model = helper.make_model(make_graph(b.main), opset_imports=opsets,
                               producer_name="norm-opt-difffuzz")
     model.ir_version = ir_version_for(s["opset"])
