@@ -14,6 +14,7 @@
 #include "norm-opt/Dialect/Norm/Transforms/Passes.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXDialect.h"
+#include "norm-opt/Dialect/ONNX/IR/WeightStore.h"
 #include "norm-opt/Target/GPU/GPUEmit.h"
 #include "norm-opt/Target/ONNX/ONNXExport.h"
 #include "norm-opt/Target/ONNX/ONNXImport.h"
@@ -36,6 +37,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -210,6 +212,29 @@ LogicalResult writeText(StringRef path, llvm::function_ref<void(raw_ostream &)> 
   return success();
 }
 
+/// Decides where the weights that passes create go (WeightStore): straight
+/// into the output's external data file when the model will be written with
+/// one, so that each new weight is written once; otherwise into a scratch
+/// file next to the output, so that large new weights never sit on the heap.
+LogicalResult placeNewWeights(const Options &opts, Format outputFormat, ModuleOp module) {
+  onnxir::WeightStore &store = onnxir::WeightStore::get(module.getContext());
+  bool toFile = opts.output != "-" && outputFormat != Format::MLIR;
+  if (toFile) {
+    StringRef directory = sys::path::parent_path(opts.output);
+    store.setScratchDirectory(directory.empty() ? "." : directory);
+  }
+  bool external = opts.externalData == "always" ||
+                  (opts.externalData == "auto" && module->hasAttr("onnx.external_data"));
+  if (!toFile || outputFormat != Format::ONNX || !external)
+    return success();
+  std::string error;
+  if (failed(store.openSink(opts.output + ".data", error))) {
+    errs() << "norm-opt: error: " << opts.output << ": " << error << "\n";
+    return failure();
+  }
+  return success();
+}
+
 /// The ONNX-aware path: import (or parse), recognize, run the pipeline,
 /// report, write.
 LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat,
@@ -241,6 +266,8 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
   }
   readTiming.stop();
   if (!module)
+    return failure();
+  if (failed(placeNewWeights(opts, outputFormat, *module)))
     return failure();
 
   // Recognition runs in a pass manager of its own: a --pass-pipeline

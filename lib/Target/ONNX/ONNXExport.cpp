@@ -13,6 +13,7 @@
 
 #include "norm-opt/Conversion/Passes.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+#include "norm-opt/Dialect/ONNX/IR/WeightStore.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -602,6 +603,32 @@ LogicalResult mlir::onnxir::exportONNX(ModuleOp module, llvm::raw_ostream &os,
   return success();
 }
 
+/// Writes `bytes` at `offset` of `fd`: with copy_file_range from the file
+/// they are mapped from (`where`), so unchanged weights go file to file
+/// without passing through this process; else with pwrite.
+static LogicalResult copyBytes(ArrayRef<char> bytes, std::optional<FileRange> where, int fd,
+                               uint64_t offset) {
+  size_t done = 0;
+  if (where) {
+    loff_t in = loff_t(where->offset), out = loff_t(offset);
+    while (done < bytes.size()) {
+      ssize_t n = ::copy_file_range(where->fd, &in, fd, &out, bytes.size() - done, 0);
+      if (n <= 0)
+        break; // Not supported between these files (or a short file): pwrite.
+      done += size_t(n);
+    }
+  }
+  while (done < bytes.size()) {
+    ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done, off_t(offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return failure();
+    done += size_t(n);
+  }
+  return success();
+}
+
 namespace {
 /// A file written under a temporary name and renamed into place on commit;
 /// removed if never committed.
@@ -670,32 +697,41 @@ LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
   bool external = options.externalData.value_or(
       module->hasAttr("onnx.external_data") || streamedBytes > (size_t(2) << 30) - (64 << 20));
 
+  // External data: tensors the WeightStore already wrote into this output's
+  // data file (the sink) stay where they are; the others are appended,
+  // copied file to file when they are mapped from an input file.
+  WeightStore &store = WeightStore::get(module.getContext());
   std::optional<AtomicFile> dataFile;
+  std::optional<WeightStore::Sink> sink;
+  std::vector<std::pair<uint64_t, uint64_t>> liveRanges;
   if (external && !exporter.streamed.empty()) {
     std::string dataPath = path.str() + ".data";
-    dataFile.emplace(dataPath);
-    if (failed(dataFile->open(loc)))
-      return failure();
+    sink = store.getSink(dataPath);
+    int fd;
+    uint64_t offset = 0;
+    if (sink) {
+      fd = sink->fd;
+      offset = sink->size;
+    } else {
+      dataFile.emplace(dataPath);
+      if (failed(dataFile->open(loc)))
+        return failure();
+      fd = dataFile->descriptor();
+    }
     std::string location = llvm::sys::path::filename(dataPath).str();
-    size_t offset = 0;
     for (const StreamedTensor &s : exporter.streamed) {
-      // Align each tensor so that a reader can map it in place.
-      size_t aligned = (offset + 63) & ~size_t(63);
-      if (aligned != offset) {
-        std::vector<char> zeros(aligned - offset, 0);
-        if (::write(dataFile->descriptor(), zeros.data(), zeros.size()) !=
-            ssize_t(zeros.size()))
+      std::optional<FileRange> where = store.locate(s.bytes);
+      uint64_t tensorOffset;
+      if (sink && where && where->inSink) {
+        tensorOffset = where->offset;
+      } else {
+        // Align each tensor so that a reader can map it in place.
+        tensorOffset = (offset + 63) & ~uint64_t(63);
+        if (failed(copyBytes(s.bytes, where, fd, tensorOffset)))
           return emitError(loc) << "cannot write external data: " << std::strerror(errno);
-        offset = aligned;
+        offset = tensorOffset + s.bytes.size();
       }
-      size_t written = 0;
-      while (written < s.bytes.size()) {
-        ssize_t n = ::write(dataFile->descriptor(), s.bytes.data() + written,
-                            s.bytes.size() - written);
-        if (n <= 0)
-          return emitError(loc) << "cannot write external data: " << std::strerror(errno);
-        written += n;
-      }
+      liveRanges.push_back({tensorOffset, s.bytes.size()});
       onnx::TensorProto &tensor =
           *model.mutable_graph()->mutable_initializer(s.initializerIndex);
       tensor.set_data_location(onnx::TensorProto::EXTERNAL);
@@ -705,9 +741,8 @@ LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
         entry->set_value(std::move(value));
       };
       addEntry("location", location);
-      addEntry("offset", std::to_string(offset));
+      addEntry("offset", std::to_string(tensorOffset));
       addEntry("length", std::to_string(s.bytes.size()));
-      offset += s.bytes.size();
     }
     exporter.streamed.clear();
   }
@@ -722,5 +757,10 @@ LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
   }
   if (dataFile && failed(dataFile->commit(loc)))
     return failure();
+  if (sink) {
+    if (auto ec = llvm::sys::fs::rename(sink->tempPath, path + ".data"))
+      return emitError(loc) << "cannot write '" << path << ".data': " << ec.message();
+    store.commitSink(liveRanges);
+  }
   return file.commit(loc);
 }

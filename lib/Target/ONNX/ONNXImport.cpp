@@ -13,6 +13,7 @@
 #include "norm-opt/Dialect/ONNX/IR/ONNXTypes.h"
 
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+#include "norm-opt/Dialect/ONNX/IR/WeightStore.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -33,6 +34,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace mlir;
@@ -40,10 +42,9 @@ using namespace mlir::onnxir;
 
 namespace {
 
-/// A read-only mapping of an external-data file, shared by the blobs that
-/// alias it.
+/// An external-data file, mapped read-only by the WeightStore.
 struct MappedFile {
-  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  ArrayRef<char> bytes;
 };
 
 class Importer {
@@ -226,16 +227,25 @@ FailureOr<ElementsAttr> Importer::convertTensor(onnx::TensorProto &tensor,
     llvm::sys::path::append(dataPath, location);
     std::shared_ptr<MappedFile> &mapped = mappedFiles[dataPath];
     if (!mapped) {
-      auto buffer = llvm::MemoryBuffer::getFile(dataPath, /*IsText=*/false,
-                                                /*RequiresNullTerminator=*/false);
-      if (!buffer) {
-        emitError(loc) << "cannot read external data '" << dataPath
-                       << "' of tensor '" << tensor.name()
-                       << "': " << buffer.getError().message();
+      int fd = ::open(dataPath.c_str(), O_RDONLY | O_CLOEXEC);
+      struct stat status;
+      if (fd < 0 || ::fstat(fd, &status) != 0) {
+        emitError(loc) << "cannot read external data '" << dataPath << "' of tensor '"
+                       << tensor.name() << "': " << std::strerror(errno);
+        if (fd >= 0)
+          ::close(fd);
+        return failure();
+      }
+      std::string error;
+      FailureOr<ArrayRef<char>> bytes = WeightStore::get(context).mapInputFile(
+          fd, uint64_t(status.st_size), dataPath, error);
+      ::close(fd);
+      if (failed(bytes)) {
+        emitError(loc) << error;
         return failure();
       }
       mapped = std::make_shared<MappedFile>();
-      mapped->buffer = std::move(*buffer);
+      mapped->bytes = *bytes;
     }
     if (hasLength && length != expectedBytes) {
       emitError(loc) << "tensor '" << tensor.name() << "' has external length "
@@ -243,18 +253,13 @@ FailureOr<ElementsAttr> Importer::convertTensor(onnx::TensorProto &tensor,
                      << " bytes";
       return failure();
     }
-    if (offset + expectedBytes > mapped->buffer->getBufferSize()) {
+    if (offset + expectedBytes > mapped->bytes.size()) {
       emitError(loc) << "tensor '" << tensor.name() << "' reads past the end of '"
                      << dataPath << "'";
       return failure();
     }
-    ArrayRef<char> bytes(mapped->buffer->getBufferStart() + offset, expectedBytes);
-    std::shared_ptr<MappedFile> keepAlive = mapped;
-    AsmResourceBlob blob(bytes, /*alignment=*/1,
-                         [keepAlive](void *, size_t, size_t) {},
-                         /*dataIsMutable=*/false);
-    return cast<ElementsAttr>(
-        DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
+    return WeightStore::get(context).createMappedElements(
+        type, blobName, mapped->bytes.slice(offset, expectedBytes));
   }
 
   // raw_data: move the bytes into the blob without a copy when large.
