@@ -177,10 +177,27 @@ MLIR_OP = re.compile(r'=\s*(onnx|norm)\.(\w+)(?:\s+"([^"]+)")?')
 NOT_NODES = {"initializer", "none", "yield"}
 
 
+def strip_original_spellings(text):
+    """The MLIR text without the `original { ... }` regions in which
+    recognized norms keep the nodes they replaced (they are not in the graph
+    while the norm op is)."""
+    kept, depth = [], 0
+    for line in text.splitlines():
+        if depth:
+            depth += line.count("{") - line.count("}")
+            continue
+        if line.rstrip().endswith("original {"):
+            depth = 1
+            line = line.rstrip()[:-len("original {")]
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def mlir_op_types(text):
-    """Counter of the ONNX op types (and `norm.<op>`) of an MLIR graph."""
+    """Counter of the ONNX op types (and `norm.<op>`) of an MLIR graph, the
+    nodes kept by recognized norms not counted."""
     ops = collections.Counter()
-    for dialect, name, op_type in MLIR_OP.findall(text):
+    for dialect, name, op_type in MLIR_OP.findall(strip_original_spellings(text)):
         if dialect == "norm":
             ops["norm." + name] += 1
         elif name == "node":

@@ -487,10 +487,12 @@ struct SkipRMSNormToONNX : OpRewritePattern<norm::SkipRMSNormOp> {
 
 struct ConvertNormToONNXPass
     : impl::ConvertNormToONNXBase<ConvertNormToONNXPass> {
+  using ConvertNormToONNXBase::ConvertNormToONNXBase;
   void runOnOperation() override {
     // A norm no pass changed goes back to the nodes it was read from.
     IRRewriter rewriter(&getContext());
-    restoreOriginalSpellings(rewriter, getOperation());
+    if (originalSpelling)
+      restoreOriginalSpellings(rewriter, getOperation());
     RewritePatternSet patterns(&getContext());
     patterns.add<LayerNormToONNX, RMSNormToONNX, RMSScaleToONNX, CRMSNormToONNX,
                  BatchNormToONNX,

@@ -10,6 +10,7 @@
 
 #include "norm-opt/Target/ONNX/ONNXImport.h"
 #include "GraphOrder.h"
+#include "ShapeRecovery.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXTypes.h"
 
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
@@ -616,17 +617,51 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
   // need to know the hidden size. ONNX 1.12's propagation crashes on a Shape
   // of a value it could not type (the output of an opset-23 op it does not
   // know), so it runs only after a plain pass has typed every Shape input.
-  auto inferShapes = [&](bool propagateData) {
+  auto tryInferShapes = [&](bool propagateData) {
     try {
       onnx::ShapeInferenceOptions inferenceOptions(/*check_type=*/false,
                                                    /*error_mode=*/0, propagateData);
       onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                          inferenceOptions);
+      return true;
     } catch (const std::exception &) {
-      // Keep the types the model declared.
+      return false;
     }
   };
+  // ONNX 1.12 types each node and goes on past one it cannot type, but it
+  // throws (and types nothing) when an inferred type contradicts a declared
+  // one, e.g. an exporter's wrong graph output shape. Then it runs again with
+  // the declared output types set aside (and, if that is not enough, the
+  // declared value_info too), and the declared output types are put back:
+  // they stay the graph's signature.
+  auto inferShapes = [&](bool propagateData) {
+    if (tryInferShapes(propagateData))
+      return;
+    onnx::GraphProto &graph = *model.mutable_graph();
+    google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> declaredInfo,
+        declaredOutputs = graph.output();
+    for (onnx::ValueInfoProto &output : *graph.mutable_output())
+      output.clear_type();
+    bool inferred = tryInferShapes(propagateData);
+    if (!inferred) {
+      declaredInfo.Swap(graph.mutable_value_info());
+      inferred = tryInferShapes(propagateData);
+      if (!inferred)
+        graph.mutable_value_info()->Swap(&declaredInfo);
+    }
+    graph.mutable_output()->Swap(&declaredOutputs);
+    llvm::StringSet<> typed;
+    for (const onnx::ValueInfoProto &info : graph.value_info())
+      typed.insert(info.name());
+    for (onnx::ValueInfoProto &info : declaredInfo)
+      if (!typed.contains(info.name()))
+        *graph.add_value_info() = std::move(info);
+  };
   inferShapes(/*propagateData=*/false);
+  // Shapes old opsets compute with Shape -> Slice -> Concat -> Reshape, which
+  // inference then carries on from.
+  if (recoverComputedReshapes(*model.mutable_graph()))
+    inferShapes(/*propagateData=*/false);
   if (everyShapeInputIsShaped(model.graph()))
     inferShapes(/*propagateData=*/true);
 

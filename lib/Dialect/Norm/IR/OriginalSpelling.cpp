@@ -16,6 +16,8 @@ using namespace mlir::onnxir;
 
 /// On the yield: the norm's properties when its nodes were kept.
 static constexpr StringLiteral kRecordedAttr = "norm.recorded";
+/// On the yield: the results the kept nodes do not produce.
+static constexpr StringLiteral kAbsentAttr = "norm.absent";
 /// On an initializer that kept nodes read (through a copy).
 static constexpr StringLiteral kSpellingConstantAttr = "norm.spelling_constant";
 
@@ -23,7 +25,7 @@ static bool isCopyableConstant(Operation *op) {
   return isa_and_nonnull<InitializerOp, ConstantOp, NoneOp>(op) && op->getNumOperands() == 0;
 }
 
-/// The name a constant is found by: an initializer's, a Constant node's
+/// The name a copied node is found by again: an initializer's, a node's only
 /// output name; "" for onnx.none.
 static StringRef constantName(Operation *op) {
   if (auto init = dyn_cast<InitializerOp>(op))
@@ -34,12 +36,50 @@ static StringRef constantName(Operation *op) {
   return "";
 }
 
+/// Collects into `copied` the ops outside the kept nodes that must be copied
+/// into the region for `value`: a constant, or a named single-result node
+/// (the no-op `Cast` Hugging Face exports read by the norm and the residual)
+/// computed from the norm's operands and such values. False when `value`
+/// is none of these.
+static bool collectCopies(Value value, Operation *norm,
+                          const llvm::SetVector<Operation *> &kept,
+                          llvm::SetVector<Operation *> &copied, unsigned depth = 0) {
+  Operation *def = value.getDefiningOp();
+  if (kept.contains(def) || llvm::is_contained(norm->getOperands(), value) ||
+      copied.contains(def))
+    return true;
+  if (isCopyableConstant(def)) {
+    copied.insert(def);
+    return true;
+  }
+  if (!def || depth > 4 || def->getNumRegions() || def->getNumResults() != 1 ||
+      def->getBlock() != norm->getBlock() || constantName(def).empty() ||
+      !isa<ONNXDialect>(def->getDialect()))
+    return false;
+  for (Value operand : def->getOperands())
+    if (!collectCopies(operand, norm, kept, copied, depth + 1))
+      return false;
+  copied.insert(def);
+  return true;
+}
+
 LogicalResult mlir::norm::keepOriginalSpelling(RewriterBase &rewriter, Operation *norm,
                                                ArrayRef<Operation *> nodes,
                                                ValueRange replaced) {
   if (norm->getNumRegions() != 1 || !norm->getRegion(0).empty() ||
-      replaced.size() != norm->getNumResults() || llvm::is_contained(replaced, Value()))
+      replaced.size() != norm->getNumResults() || !replaced.front())
     return failure();
+  // A result the nodes did not produce (a skip norm node without its sum
+  // output) yields a stand-in of its type; it must stay unused to restore.
+  SmallVector<Value> yielded(replaced);
+  SmallVector<int64_t> absent;
+  for (auto [i, value] : llvm::enumerate(yielded))
+    if (!value) {
+      if (replaced.front().getType() != norm->getResult(i).getType())
+        return failure();
+      value = replaced.front();
+      absent.push_back(i);
+    }
   llvm::SetVector<Operation *> kept(nodes.begin(), nodes.end());
   SmallVector<Operation *> ordered(nodes.begin(), nodes.end());
   llvm::sort(ordered, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
@@ -47,14 +87,9 @@ LogicalResult mlir::norm::keepOriginalSpelling(RewriterBase &rewriter, Operation
   for (Operation *op : ordered) {
     if (op->getNumRegions() || op->getBlock() != norm->getBlock())
       return failure();
-    for (Value operand : op->getOperands()) {
-      Operation *def = operand.getDefiningOp();
-      if (kept.contains(def) || llvm::is_contained(norm->getOperands(), operand))
-        continue;
-      if (!isCopyableConstant(def))
+    for (Value operand : op->getOperands())
+      if (!collectCopies(operand, norm, kept, copied))
         return failure();
-      copied.insert(def);
-    }
   }
 
   Block *body = rewriter.createBlock(&norm->getRegion(0));
@@ -65,9 +100,10 @@ LogicalResult mlir::norm::keepOriginalSpelling(RewriterBase &rewriter, Operation
     mapping.map(operand, arg); // The first of equal operands wins.
 
   rewriter.setInsertionPointToStart(body);
-  for (Operation *def : copied) {
-    Operation *copy = rewriter.clone(*def);
-    mapping.map(def->getResults(), copy->getResults());
+  SmallVector<Operation *> copies(copied.begin(), copied.end());
+  llvm::sort(copies, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  for (Operation *def : copies) {
+    Operation *copy = rewriter.clone(*def, mapping);
     if (auto init = dyn_cast<InitializerOp>(def); init && !init.getIsInput())
       init->setAttr(kSpellingConstantAttr, rewriter.getUnitAttr());
   }
@@ -80,9 +116,11 @@ LogicalResult mlir::norm::keepOriginalSpelling(RewriterBase &rewriter, Operation
     });
   }
   rewriter.setInsertionPointToEnd(body);
-  auto yield = YieldOp::create(rewriter, norm->getLoc(), replaced, "",
+  auto yield = YieldOp::create(rewriter, norm->getLoc(), yielded, "",
                                rewriter.getStrArrayAttr({}), rewriter.getStrArrayAttr({}));
   yield->setAttr(kRecordedAttr, norm->getPropertiesAsAttribute());
+  if (!absent.empty())
+    yield->setAttr(kAbsentAttr, rewriter.getDenseI64ArrayAttr(absent));
   return success();
 }
 
@@ -107,7 +145,13 @@ bool mlir::norm::hasCurrentOriginalSpelling(Operation *norm) {
     return false;
   Block &body = norm->getRegion(0).front();
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
-  return yield && yield->getAttr(kRecordedAttr) == norm->getPropertiesAsAttribute() &&
+  if (!yield)
+    return false;
+  if (auto absent = yield->getAttrOfType<DenseI64ArrayAttr>(kAbsentAttr))
+    for (int64_t i : absent.asArrayRef())
+      if (!norm->getResult(i).use_empty())
+        return false;
+  return yield->getAttr(kRecordedAttr) == norm->getPropertiesAsAttribute() &&
          compatible(body.getArgumentTypes(), norm->getOperandTypes()) &&
          compatible(yield->getOperandTypes(), norm->getResultTypes());
 }
@@ -152,7 +196,7 @@ private:
     auto [it, inserted] = tables.try_emplace(block);
     if (inserted)
       for (Operation &op : *block)
-        if (isCopyableConstant(&op) && !constantName(&op).empty())
+        if (!constantName(&op).empty())
           it->second.try_emplace(constantName(&op), &op);
     return it->second;
   }
@@ -178,7 +222,9 @@ void mlir::norm::restoreOriginalSpellings(RewriterBase &rewriter, Operation *roo
     auto yield = cast<YieldOp>(body.getTerminator());
     SmallVector<Value> results(yield.getResults());
     for (Operation &op : llvm::make_early_inc_range(body.without_terminator())) {
-      if (isCopyableConstant(&op))
+      // A copy: the node of that name is still in scope (kept nodes are
+      // never in scope: they were moved out of the graph).
+      if (isCopyableConstant(&op) || !constantName(&op).empty())
         if (Operation *existing = scope.lookup(norm, &op)) {
           rewriter.replaceOp(&op, existing->getResults());
           continue;
@@ -188,10 +234,16 @@ void mlir::norm::restoreOriginalSpellings(RewriterBase &rewriter, Operation *roo
     }
     // The kept nodes are typed as imported; the norm's result type is the
     // one its readers (maybe a graph output) rely on.
+    if (auto absent = yield->getAttrOfType<DenseI64ArrayAttr>(kAbsentAttr))
+      for (int64_t i : absent.asArrayRef())
+        results[i] = Value();
     for (auto [value, type] : llvm::zip(results, norm->getResultTypes()))
-      if (value.getType() != type)
+      if (value && value.getType() != type)
         value.setType(type);
-    rewriter.replaceOp(norm, results);
+    for (auto [result, value] : llvm::zip(norm->getResults(), results))
+      if (value)
+        rewriter.replaceAllUsesWith(result, value);
+    rewriter.eraseOp(norm);
   }
 }
 

@@ -1,5 +1,6 @@
 //===- AffineFold.cpp - folding affine maps into linear layers ------------===//
 #include "norm-opt/Dialect/Norm/Transforms/AffineFold.h"
+#include "norm-opt/Dialect/Norm/Transforms/Readers.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
@@ -517,21 +518,24 @@ void LinearLayer::replaceBias(RewriterBase &rewriter, ArrayRef<double> bias,
   biasValue = c;
 }
 
-FailureOr<SmallVector<LinearLayer>> mlir::norm::matchLinearReaders(Value value,
-                                                                 std::string &reason) {
+FailureOr<SmallVector<LinearLayer>>
+mlir::norm::matchLinearReaders(Value value, std::string &reason,
+                               std::optional<int64_t> hidden) {
   SmallVector<LinearLayer> layers;
-  if (value.use_empty()) {
-    reason = "the value has no readers";
+  ReaderTree readers = collectReaders(value, hidden);
+  if (readers.leaves.empty()) {
+    reason = readers.shapeOnly.empty() ? "the value has no readers"
+                                       : "the value is only read for its shape";
     return failure();
   }
-  for (OpOperand &use : value.getUses()) {
-    Operation *user = use.getOwner();
+  for (OpOperand *use : readers.leaves) {
+    Operation *user = use->getOwner();
     if (isa<func::ReturnOp>(user)) {
       reason = "the value is a graph output";
       return failure();
     }
     FailureOr<LinearLayer> layer =
-        LinearLayer::match(user, use.getOperandNumber(), reason);
+        LinearLayer::match(user, use->getOperandNumber(), reason);
     if (failed(layer))
       return failure();
     layers.push_back(*layer);

@@ -599,7 +599,8 @@ LogicalResult foldIntoConsumers(RewriterBase &rewriter, AffineSite &site, std::s
     }
     current = std::move(*next);
   }
-  FailureOr<SmallVector<LinearLayer>> readers = matchLinearReaders(current.value, reason);
+  FailureOr<SmallVector<LinearLayer>> readers =
+      matchLinearReaders(current.value, reason, int64_t(current.map.gain.size()));
   if (failed(readers))
     return failure();
   if (current.rank < 0 || current.axis != current.rank - 1) {

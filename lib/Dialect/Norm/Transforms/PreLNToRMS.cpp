@@ -11,6 +11,7 @@
 
 #include "norm-opt/Dialect/Norm/IR/NormOps.h"
 #include "norm-opt/Dialect/Norm/Transforms/AffineFold.h"
+#include "norm-opt/Dialect/Norm/Transforms/Readers.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
@@ -374,7 +375,7 @@ private:
           refuse(describe(user) + " does not keep the hidden dim intact");
         continue;
       }
-      if (isa<ShapeOp, SizeOp>(user)) {
+      if (isShapeOnlyReader(use)) {
         // Reads only the shape, which centering keeps (compressing does not).
         if (compress)
           refuse("compress: " + describe(user) + " reads the stream's shape");

@@ -11,8 +11,8 @@
 // `onnx.Add(., c)`) or `onnx.Gemm(x, B, C)` with `transA = 0`, where the
 // weight is a constant (initializer or Constant node, also through Identity)
 // or the 2-D `Transpose` of one (what PyTorch exports for `nn.Linear` without
-// constant folding). The reader of `x` itself is matched directly: nothing
-// (Reshape, Cast, ...) is looked through on that side.
+// constant folding). On the side of `x`, matchLinearReaders looks through the
+// readers that hand its rows on unchanged (Readers.h).
 //
 // Weights are never changed in place: every folded weight or bias is a new
 // initializer, the old one is erased once nothing reads it, so a tensor with
@@ -29,6 +29,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Support/LLVM.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,8 +99,12 @@ private:
 
 /// Every reader of `value` as a linear layer, or failure with the reason the
 /// first reader that is not one (or a graph output) makes folding illegal.
-FailureOr<SmallVector<LinearLayer>> matchLinearReaders(Value value,
-                                                       std::string &reason);
+/// Readers are classified by collectReaders (Readers.h): shape-only readers
+/// are ignored and look-through readers (a Reshape keeping the last dim of
+/// size `hidden`, ...) are followed to the layers reading their results.
+FailureOr<SmallVector<LinearLayer>>
+matchLinearReaders(Value value, std::string &reason,
+                   std::optional<int64_t> hidden = std::nullopt);
 
 /// An affine map along the last dim, `x -> x * gain + shift`, with `K`
 /// entries each (`shift` empty means zero).
