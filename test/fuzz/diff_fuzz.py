@@ -16,13 +16,12 @@ and every result on the same inputs. A run fails, in one of these classes:
   refusal-without-reason  a refused record with no reason, or a pass that left a
                         norm of its kind without any record
 
-    diff_fuzz.py --cases N --seed S [-j J]     the long mode
-    diff_fuzz.py --ci                          the fixed slice scripts/test.sh runs
-    diff_fuzz.py --spec '{...}'                one case from its spec (JSON)
+    diff_fuzz.py --cases N --seed S [-j J] [--log F]   the long mode
+    diff_fuzz.py --spec '{...}' -v                     one case from its spec (JSON)
 
-Known failures (KNOWN_FAILURES) are reported as `KNOWN FAILURE:` lines and
-do not count as failed; one that no longer fails counts as failed (the list
-must be updated). docs/DiffFuzz.md has the findings.
+The CI slice is test/e2e/run_difffuzz.py (fixed cases and the minimized
+regressions of regressions.py, with their known failures);
+docs/DiffFuzz.md describes the generator, the checks and the findings.
 """
 import argparse
 import collections

@@ -67,7 +67,8 @@ DEFAULTS = {
     "bn_dims": 2, "groups": 1, "conv_bias": True, "same_channels": False, "kernel": 1,
     "gemm_transA": 0, "gemm_transB": 0, "gemm_alpha": 1.0, "gemm_beta": 1.0,
     "gemm_bias": "none", "skip_bias": False, "eps_input": False, "rank": 3,
-    "layers": 1, "bf16_activations": False,
+    "layers": 1, "bf16_activations": False, "eps": 1e-5, "hidden": 8, "readers": [],
+    "channels": 4, "tokens": 3,
 }
 
 ONNX_DTYPE = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
@@ -614,7 +615,8 @@ def norm_reader(b, reader, y, d, rows):
 def bn_case(b):
     """BatchNormalization over the channel dim 1, after its producer."""
     spec = b.spec
-    c, cin = spec["channels"], spec.get("in_channels", spec["channels"])
+    c = spec["channels"]
+    cin = spec.get("in_channels", c)
     outs = []
     if spec["spelling"] == "prepbn":
         tokens = [2, spec["tokens"]]

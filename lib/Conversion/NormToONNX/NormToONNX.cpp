@@ -347,14 +347,19 @@ struct CRMSNormToONNX : OpRewritePattern<norm::CRMSNormOp> {
       sum->setAttr("axes", rewriter.getDenseI64ArrayAttr({-1}));
     auto last = NodeOp::create(rewriter, derivedNodeLoc(loc, "Neg"), TypeRange{sumType},
                                ValueRange{sum.getResult(0)}, "Neg", "");
-    auto resultType = cast<RankedTensorType>(op.getType());
-    auto fullType = resultType.clone(xType.getElementType());
+    // The restored vector's type follows from the stored one (one entry
+    // more), not from the result's, which shape inference may have left
+    // unranked (a norm recognized from the LayerNorm function body).
+    SmallVector<int64_t> fullShape(xType.getShape());
+    if (!ShapedType::isDynamic(fullShape.back()))
+      ++fullShape.back();
+    auto fullType = RankedTensorType::get(fullShape, xType.getElementType());
     Value full = ConcatOp::create(rewriter, derivedNodeLoc(loc, "Concat"), fullType,
                                   ValueRange{x, last.getResult(0)},
                                   rewriter.getI64IntegerAttr(-1));
     full = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_full"), full,
                               elementType);
-    auto rms = norm::RMSNormOp::create(rewriter, loc, resultType, full, op.getScale(),
+    auto rms = norm::RMSNormOp::create(rewriter, loc, op.getType(), full, op.getScale(),
                                        op.getBias(), rewriter.getI64IntegerAttr(-1),
                                        op.getEpsilonAttr(), /*unit_offset=*/nullptr);
     takeOutputNames(op, rms);
