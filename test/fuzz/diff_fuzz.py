@@ -343,9 +343,10 @@ def run_model(model, feeds, twin, dtype, work, ort, norm_opt, labels):
             continue
         if proc.returncode != 0:
             left = " (and left an output file)" if os.path.exists(out) else ""
+            lines = stderr.splitlines()
+            error = next((l for l in lines if "error" in l), lines[0] if lines else "")
             runs.append(Run(label, "rejected-valid-model",
-                            stderr.splitlines()[0][:300] + left if stderr else
-                            f"exit {proc.returncode}"))
+                            (error[:300] or f"exit {proc.returncode}") + left))
             continue
         got, error = ort.run(out, feeds, os.path.join(work, f"ort_{label}"))
         if error:
