@@ -13,6 +13,7 @@
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
 
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir {
@@ -137,6 +138,20 @@ Type statisticsType(Type elementType) {
   return Float32Type::get(elementType.getContext());
 }
 
+/// The statistics type of a norm written anew: the model's own precision
+/// policy where the norm was recognized from a chain (the type its means
+/// were taken in, e.g. fp16 statistics in an fp16 model without Casts, so
+/// that a rewritten norm does not drift from its neighbours), else fp32 (or
+/// wider) as the norm ops define it.
+Type statisticsTypeOf(Operation *norm, Type elementType) {
+  if (norm->getNumRegions() == 1 && !norm->getRegion(0).empty())
+    for (Operation &op : norm->getRegion(0).front())
+      if (auto mean = dyn_cast<ReduceMeanOp>(op))
+        if (auto type = dyn_cast<FloatType>(getElementTypeOrSelf(mean.getData().getType())))
+          return type;
+  return statisticsType(elementType);
+}
+
 /// `numerator / sqrt(meanSquare + epsilon)`.
 Value divideByRoot(PatternRewriter &rewriter, Location loc, Value numerator,
                    Value meanSquare, double epsilon) {
@@ -219,7 +234,7 @@ FailureOr<Value> decompose(PatternRewriter &rewriter, Operation *op, Value input
   int64_t opset = getOpsetVersion(op);
   auto inputType = cast<TensorType>(input.getType());
   Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast"), input,
-                               statisticsType(inputType.getElementType()));
+                               statisticsTypeOf(op, inputType.getElementType()));
   if (center) {
     Value mean = createMeanOverTrailingDims(
         rewriter, derivedNodeLoc(loc, "ReduceMean"), x, reduceFrom, opset);

@@ -16,6 +16,8 @@ using namespace mlir::onnxir;
 
 /// On the yield: the norm's properties when its nodes were kept.
 static constexpr StringLiteral kRecordedAttr = "norm.recorded";
+/// On the yield: where operands' nodes stood among the kept nodes.
+static constexpr StringLiteral kInterleavedAttr = "norm.interleaved";
 /// On the yield: the results the kept nodes do not produce.
 static constexpr StringLiteral kAbsentAttr = "norm.absent";
 /// On an initializer that kept nodes read (through a copy).
@@ -63,6 +65,13 @@ static bool collectCopies(Value value, Operation *norm,
   return true;
 }
 
+/// What the kept nodes compute: the op and its properties.
+static Attribute recordOf(Operation *norm) {
+  Builder b(norm->getContext());
+  return b.getArrayAttr({b.getStringAttr(norm->getName().getStringRef()),
+                         norm->getPropertiesAsAttribute()});
+}
+
 LogicalResult mlir::norm::keepOriginalSpelling(RewriterBase &rewriter, Operation *norm,
                                                ArrayRef<Operation *> nodes,
                                                ValueRange replaced) {
@@ -92,6 +101,18 @@ LogicalResult mlir::norm::keepOriginalSpelling(RewriterBase &rewriter, Operation
         return failure();
   }
 
+  // Where the operands' own nodes stood among the kept ones (an exporter's
+  // weight Constant between the chain's Div and Mul): pairs of operand index
+  // and the number of kept nodes before it.
+  SmallVector<int64_t> interleaved;
+  for (auto [i, operand] : llvm::enumerate(norm->getOperands())) {
+    Operation *def = operand.getDefiningOp();
+    if (!def || def->getBlock() != norm->getBlock() || ordered.empty() ||
+        def->isBeforeInBlock(ordered.front()))
+      continue;
+    int64_t before = llvm::count_if(ordered, [&](Operation *op) { return op->isBeforeInBlock(def); });
+    interleaved.append({int64_t(i), before});
+  }
   Block *body = rewriter.createBlock(&norm->getRegion(0));
   IRMapping mapping;
   for (Value operand : norm->getOperands())
@@ -118,7 +139,9 @@ LogicalResult mlir::norm::keepOriginalSpelling(RewriterBase &rewriter, Operation
   rewriter.setInsertionPointToEnd(body);
   auto yield = YieldOp::create(rewriter, norm->getLoc(), yielded, "",
                                rewriter.getStrArrayAttr({}), rewriter.getStrArrayAttr({}));
-  yield->setAttr(kRecordedAttr, norm->getPropertiesAsAttribute());
+  yield->setAttr(kRecordedAttr, recordOf(norm));
+  if (!interleaved.empty())
+    yield->setAttr(kInterleavedAttr, rewriter.getDenseI64ArrayAttr(interleaved));
   if (!absent.empty())
     yield->setAttr(kAbsentAttr, rewriter.getDenseI64ArrayAttr(absent));
   return success();
@@ -151,7 +174,7 @@ bool mlir::norm::hasCurrentOriginalSpelling(Operation *norm) {
     for (int64_t i : absent.asArrayRef())
       if (!norm->getResult(i).use_empty())
         return false;
-  return yield->getAttr(kRecordedAttr) == norm->getPropertiesAsAttribute() &&
+  return yield->getAttr(kRecordedAttr) == recordOf(norm) &&
          compatible(body.getArgumentTypes(), norm->getOperandTypes()) &&
          compatible(yield->getOperandTypes(), norm->getResultTypes());
 }
@@ -221,6 +244,7 @@ void mlir::norm::restoreOriginalSpellings(RewriterBase &rewriter, Operation *roo
       rewriter.replaceAllUsesWith(arg, operand);
     auto yield = cast<YieldOp>(body.getTerminator());
     SmallVector<Value> results(yield.getResults());
+    SmallVector<Operation *> restored;
     for (Operation &op : llvm::make_early_inc_range(body.without_terminator())) {
       // A copy: the node of that name is still in scope (kept nodes are
       // never in scope: they were moved out of the graph).
@@ -231,7 +255,23 @@ void mlir::norm::restoreOriginalSpellings(RewriterBase &rewriter, Operation *roo
         }
       rewriter.moveOpBefore(&op, norm);
       scope.add(&op);
+      restored.push_back(&op);
     }
+    // An operand's node goes back between the kept nodes where it stood,
+    // when it is a node of this graph that only they read.
+    if (auto interleaved = yield->getAttrOfType<DenseI64ArrayAttr>(kInterleavedAttr))
+      for (size_t i = 0; i + 1 < interleaved.size(); i += 2) {
+        int64_t index = interleaved[i], position = interleaved[i + 1];
+        Operation *def = norm->getOperand(index).getDefiningOp();
+        if (!def || def->getBlock() != norm->getBlock() || def->getNumOperands() ||
+            position >= int64_t(restored.size()) || !def->isBeforeInBlock(restored[position]))
+          continue;
+        Operation *at = restored[position];
+        if (llvm::all_of(def->getUsers(), [&](Operation *user) {
+              return user == norm || at == user || at->isBeforeInBlock(user);
+            }))
+          rewriter.moveOpBefore(def, at);
+      }
     // The kept nodes are typed as imported; the norm's result type is the
     // one its readers (maybe a graph output) rely on.
     if (auto absent = yield->getAttrOfType<DenseI64ArrayAttr>(kAbsentAttr))

@@ -422,10 +422,10 @@ struct NormPreLNToRMSPass : norm::impl::NormPreLNToRMSBase<NormPreLNToRMSPass> {
   }
 
   LogicalResult runOnGraph(func::FuncOp func) {
+    // Every graph's LayerNorms, subgraphs' too: a value a subgraph reads
+    // from the outer graph is a reader like any other.
     SmallVector<LayerNormOp> norms;
-    for (Operation &op : func.getBody().front())
-      if (auto ln = dyn_cast<LayerNormOp>(op))
-        norms.push_back(ln);
+    func.walk([&](LayerNormOp ln) { norms.push_back(ln); });
     llvm::SmallPtrSet<Operation *, 16> seen;
     // Later norms first: the final norm's stream reaches the whole chain.
     for (LayerNormOp ln : llvm::reverse(norms)) {
