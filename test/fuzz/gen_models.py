@@ -421,13 +421,16 @@ def build_norm(b, x, d, skip=None):
     def back(v):
         return b.node("Cast", [v], "to_input", to=b.elem()) if casts else v
 
+    def mean_plus_eps(v):
+        mean = b.reduce_mean(v, [-1])
+        return b.node("Add", [mean, scalar32("eps", eps) if not spec["eps_input"] or casts
+                              else eps_value()])
+
     if spelling in ("ln_torch", "ln_torch_pow"):
         mean = b.reduce_mean(compute, [-1])
         centered = b.node("Sub", [compute, mean])
         square = b.node("Pow", [centered, scalar32("two", 2.0)])
-        var = b.reduce_mean(square, [-1])
-        var_eps = b.node("Add", [var, scalar32("eps", eps) if not spec["eps_input"] or casts
-                                 else eps_value()])
+        var_eps = mean_plus_eps(square)
         if spelling == "ln_torch":
             normed = b.node("Div", [centered, b.node("Sqrt", [var_eps])])
         else:
@@ -443,9 +446,7 @@ def build_norm(b, x, d, skip=None):
         square = b.node("Mul", [compute, compute])
     else:
         square = b.node("Pow", [compute, scalar32("two", 2.0)])
-    ms = b.reduce_mean(square, [-1])
-    ms_eps = b.node("Add", [ms, scalar32("eps", eps) if not spec["eps_input"] or casts
-                            else eps_value()])
+    ms_eps = mean_plus_eps(square)
     if spelling == "rms_div":
         normed = b.node("Div", [compute, b.node("Sqrt", [ms_eps])])
     elif spelling == "rms_pow":

@@ -25,8 +25,10 @@ import onnx
 
 FUZZ_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, FUZZ_DIR)
+sys.path.insert(0, os.path.join(os.path.dirname(FUZZ_DIR), "e2e"))
 import diff_fuzz  # noqa: E402
 import gen_models  # noqa: E402
+from e2e_common import prune_to_outputs  # noqa: E402
 
 
 class Oracle:
@@ -113,27 +115,13 @@ def minimize_spec(spec, oracle):
 
 
 def prune(model, keep):
-    """`model` with only the graph outputs named in `keep` and what they need."""
-    m = copy.deepcopy(model)
+    """`model` with only the graph outputs named in `keep`, what they need
+    (e2e_common.prune_to_outputs) and the graph inputs still read."""
+    m = prune_to_outputs(copy.deepcopy(model), keep)
     g = m.graph
-    outputs = [o for o in g.output if o.name in keep]
-    del g.output[:]
-    g.output.extend(outputs)
-    needed = set(keep)
-    live = []
-    for node in reversed(list(g.node)):
-        if any(o in needed for o in node.output) or not node.output:
-            live.append(node)
-            needed.update(i for i in node.input if i)
-            for a in node.attribute:  # values a subgraph reads from outside
-                if a.type == onnx.AttributeProto.GRAPH:
-                    for n in a.g.node:
-                        needed.update(n.input)
-    del g.node[:]
-    g.node.extend(reversed(live))
-    inits = [t for t in g.initializer if t.name in needed]
-    del g.initializer[:]
-    g.initializer.extend(inits)
+    needed = {i for n in g.node for i in n.input} | {
+        i for n in g.node for a in n.attribute if a.type == onnx.AttributeProto.GRAPH
+        for x in a.g.node for i in x.input} | {o.name for o in g.output}
     inputs = [i for i in g.input if i.name in needed]
     del g.input[:]
     g.input.extend(inputs)
