@@ -254,14 +254,14 @@ struct LayerNormToONNX : OpRewritePattern<norm::LayerNormOp> {
     int64_t opset = getOpsetVersion(op);
     Location loc = op.getLoc();
     Value scale = op.getScale();
-    if (opset >= 17) {
-      if (!scale) {
-        FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), axis);
-        if (failed(ones))
-          return rewriter.notifyMatchFailure(
-              op, "a weightless LayerNormalization needs a static normalized shape");
+    // LayerNormalization needs a scale: a weightless norm whose normalized
+    // shape is unknown (no type, no linear reader) is written as the chain.
+    if (opset >= 17 && !scale) {
+      FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), axis);
+      if (succeeded(ones))
         scale = *ones;
-      }
+    }
+    if (opset >= 17 && scale) {
       SmallVector<Value> operands{op.getInput(), scale};
       if (op.getBias())
         operands.push_back(op.getBias());
@@ -298,14 +298,13 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
     Value gain = op.getScale();
     if (gain && op.getUnitOffset())
       gain = offsetGain(rewriter, loc, gain);
-    if (opset >= 23) {
-      if (!gain) {
-        FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), axis);
-        if (failed(ones))
-          return rewriter.notifyMatchFailure(
-              op, "a weightless RMSNormalization needs a static normalized shape");
+    // RMSNormalization needs a scale: see LayerNormToONNX.
+    if (opset >= 23 && !gain) {
+      FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), axis);
+      if (succeeded(ones))
         gain = *ones;
-      }
+    }
+    if (opset >= 23 && gain) {
       Location nodeLoc = op.getBias() ? derivedNodeLoc(loc, "RMSNormalization") : loc;
       auto node = NodeOp::create(rewriter, nodeLoc, TypeRange{op.getType()},
                                  ValueRange{op.getInput(), gain},
