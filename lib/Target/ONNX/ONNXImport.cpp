@@ -745,6 +745,16 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
     valueInfo.push_back(builder.getArrayAttr(entry));
   }
   func->setAttr("onnx.value_info", builder.getArrayAttr(valueInfo));
+  // Initializers listed as inputs become no arguments: the exporter puts
+  // them back at their positions.
+  if (llvm::any_of(graph.input(), [&](const auto &input) {
+        return initializerNames.contains(input.name());
+      })) {
+    SmallVector<Attribute> order;
+    for (const auto &input : graph.input())
+      order.push_back(builder.getStringAttr(input.name()));
+    func->setAttr(kInputOrderAttr, builder.getArrayAttr(order));
+  }
 
   Block *entry = func.addEntryBlock();
   llvm::ScopedHashTableScope<StringRef, Value> scope(symbols);

@@ -323,11 +323,12 @@ func.func @refuse_size_mismatch(%x: tensor<3x2xf32>) -> tensor<3x1xf32> {
 
 // ONNX shape inference leaves the outputs of ops it does not know (opset-23
 // RMSNormalization) untyped: the hidden size then comes from the scale, and
-// the readers' weights are checked against it.
+// the readers' weights are checked against it; the reader's untyped product
+// is a tensor of its weight's element type.
 // CHECK-LABEL: func.func @unranked_hidden_size_from_scale
 // CHECK: %[[W:.*]] = onnx.initializer "w_folded" = dense<{{\[\[}}2.000000e+00], [4.000000e+00]]>
 // CHECK: %[[N:.*]] = norm.rms_norm %arg0 : tensor<*xf32>
-// CHECK: onnx.MatMul(%[[N]], %[[W]]) : (tensor<*xf32>, tensor<2x1xf32>) -> !onnx.opaque<"">
+// CHECK: onnx.MatMul(%[[N]], %[[W]]) : (tensor<*xf32>, tensor<2x1xf32>) -> tensor<*xf32>
 func.func @unranked_hidden_size_from_scale(%x: tensor<*xf32>) -> tensor<*xf32> {
   %g = onnx.initializer "g" = dense<[2.0, 4.0]> : tensor<2xf32> : tensor<2xf32>
   %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>

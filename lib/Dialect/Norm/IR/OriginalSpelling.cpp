@@ -154,10 +154,15 @@ bool mlir::norm::isInOriginalSpelling(Operation *op) {
   return false;
 }
 
+/// Whether the kept nodes' types `a` fit the op's `b`: the same element
+/// types and compatible shapes, where a kept value shape inference left
+/// untyped (an op it does not know) fits any type.
 static bool compatible(TypeRange a, TypeRange b) {
   return a.size() == b.size() &&
          llvm::all_of(llvm::zip(a, b), [](auto pair) {
            auto [x, y] = pair;
+           if (!isa<TensorType>(x))
+             return true;
            return getElementTypeOrSelf(x) == getElementTypeOrSelf(y) &&
                   succeeded(verifyCompatibleShape(x, y));
          });

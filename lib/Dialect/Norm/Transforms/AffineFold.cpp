@@ -544,6 +544,19 @@ mlir::norm::matchLinearReaders(Value value, std::string &reason,
       return failure();
     layers.push_back(*layer);
   }
+  // A layer's product (and bias sum) that shape inference left untyped (past
+  // an op it does not know) is a tensor of its weight's element type: what
+  // the fold builds on needs that type.
+  for (LinearLayer &layer : layers)
+    for (Value v : {layer.getProduct(), layer.getOutput()}) {
+      if (isa<TensorType>(v.getType()))
+        continue;
+      if (llvm::any_of(v.getUsers(), [](Operation *u) { return isa<func::ReturnOp>(u); })) {
+        reason = describe(layer.getOp()) + " computes a graph output of no tensor type";
+        return failure();
+      }
+      v.setType(UnrankedTensorType::get(layer.getWeightElementType()));
+    }
   return layers;
 }
 

@@ -230,16 +230,21 @@ struct SkipNormalizationNode : NormNodePattern<SkipNormalizationNode> {
     for (unsigned i = 1; i < 3 && i < node.getNumResults(); ++i)
       if (!node.getResult(i).use_empty())
         return rewriter.notifyMatchFailure(node, "mean or inv_std_var output is used");
-    Type type = node.getOperand(0).getType();
+    // The node's own result types where it has them (a graph output's is
+    // fixed by the signature), else the input's.
+    Type type = resultTypeFor(node);
+    Type sumType = node.getNumResults() > 3 && isa<TensorType>(node.getResult(3).getType())
+                       ? node.getResult(3).getType()
+                       : node.getOperand(0).getType();
     Operation *norm;
     if (layer)
       norm = SkipLayerNormOp::create(rewriter, 
-          node.getLoc(), TypeRange{type, type}, node.getOperand(0),
+          node.getLoc(), TypeRange{type, sumType}, node.getOperand(0),
           node.getOperand(1), node.getOperand(2), optionalOperand(node, 3),
           optionalOperand(node, 4), epsilonAttr(node, 1e-12));
     else
       norm = SkipRMSNormOp::create(rewriter, 
-          node.getLoc(), TypeRange{type, type}, node.getOperand(0),
+          node.getLoc(), TypeRange{type, sumType}, node.getOperand(0),
           node.getOperand(1), node.getOperand(2), optionalOperand(node, 3),
           epsilonAttr(node, 1e-12));
     norm->setAttr(onnxir::kOutputNamesAttr, pickOutputNames(node, {0, 3}));
