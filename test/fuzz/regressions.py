@@ -78,4 +78,7 @@ REGRESSIONS = [
     {"id": "F8-crms-unranked-result", "pass": "pre-ln-to-rms-compress",
      "spec": {"spelling": "ln_function", "seed": [201, 153], "opset": 17, "hidden": 4,
               "producer": "matmul", "readers": ["shape"]}},
+    {"id": "F9-weightless-norm-unknown-shape", "pass": "fold-weights",
+     "spec": {"spelling": "rms23", "seed": [500, 788], "opset": 23, "hidden": 4,
+              "producer": "stream", "layers": 1, "readers": ["reshape_keep"]}},
 ]
