@@ -138,10 +138,9 @@ def unit_offset_count(model_path):
     proc = e2e.run_norm_opt([model_path, "--emit=mlir", "-o", "-"])
     if proc.returncode != 0:
         return None
-    # The op's own line ("= norm.rms_norm"), not the records of its original
-    # spelling that name it.
-    return sum("unit_offset" in line for line in proc.stdout.splitlines()
-               if "= norm.rms_norm" in line)
+    text = e2e.strip_original_spellings(proc.stdout)
+    return sum("unit_offset" in line for line in text.splitlines()
+               if "norm.rms_norm" in line)
 
 
 def prepare(name, spec, passes, work, ort):

@@ -148,7 +148,10 @@ Type statisticsTypeOf(Operation *norm, Type elementType) {
     for (Operation &op : norm->getRegion(0).front())
       if (auto mean = dyn_cast<ReduceMeanOp>(op))
         if (auto type = dyn_cast<FloatType>(getElementTypeOrSelf(mean.getData().getType())))
-          return type;
+          // Pow takes bf16 only from opset 15 (the original may square by
+          // Mul): below, the statistics are fp32.
+          if (!type.isBF16() || getOpsetVersion(norm) >= 15)
+            return type;
   return statisticsType(elementType);
 }
 

@@ -109,7 +109,8 @@ std::optional<int64_t> mapAxisThroughReshape(Value fromValue, Value toValue,
 /// or the reverse when `forward` is false.
 std::optional<int64_t> mapAxisThroughTranspose(TransposeOp op, int64_t axis,
                                                bool forward) {
-  int64_t rank = rankOf(op.getData());
+  // A perm spells the rank even where shape inference left the value untyped.
+  int64_t rank = op.getPerm() ? int64_t(op.getPerm()->size()) : rankOf(op.getData());
   if (rank < 0 || -axis > rank)
     return std::nullopt;
   SmallVector<int64_t> perm;
@@ -266,7 +267,8 @@ private:
     if (auto transpose = dyn_cast<TransposeOp>(def)) {
       if (auto in = mapAxisThroughTranspose(transpose, axis, /*forward=*/false))
         return push(transpose.getData(), *in);
-      return refuse(describe(def) + " has an unknown input rank");
+      return refuse(describe(def) + " reverses the dims of a value of unknown rank, so "
+                    "where the hidden dim goes is not known");
     }
     if (auto reshape = dyn_cast<ReshapeOp>(def)) {
       noteShapeOperand(reshape, axis);
@@ -364,7 +366,8 @@ private:
         if (auto out = mapAxisThroughTranspose(transpose, axis, /*forward=*/true))
           push(transpose.getResult(), *out);
         else
-          refuse(describe(user) + " has an unknown input rank");
+          refuse(describe(user) + " reverses the dims of a value of unknown rank, so "
+                 "where the hidden dim goes is not known");
         continue;
       }
       if (auto reshape = dyn_cast<ReshapeOp>(user); reshape && use.getOperandNumber() == 0) {
