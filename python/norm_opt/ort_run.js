@@ -7,6 +7,7 @@
 //                   [--opt-level disabled|basic|extended|all]
 //                   [--optimized-model PATH] [--no-run]
 //   node ort_run.js --batch JOBS.json
+//   node ort_run.js --serve
 //
 // An input FILE is one of
 //   x.npy                    a NumPy array (little-endian, C order)
@@ -24,6 +25,11 @@
 // all (loading onnxruntime once) and prints one JSON line per job:
 // {"job": i, "ok": true|false, "error": "...", "create_ms", "run_ms"}.
 // The exit status is non-zero if any job failed.
+//
+// --serve reads one job (the same JSON object) per line on stdin and answers
+// each with its JSON line as it finishes, until stdin closes: a long-lived
+// worker for callers that run many small models one after another (the
+// differential fuzzer, test/fuzz/diff_fuzz.py).
 //
 // onnxruntime-node is loaded from $ORT_NODE_MODULES when set (the
 // norm_opt package sets it to the node_modules folder it found, e.g. the
@@ -176,8 +182,26 @@ function usage() {
   process.exit(2);
 }
 
+async function serve() {
+  const lines = require('readline').createInterface({input: process.stdin, terminal: false});
+  let index = 0;
+  for await (const text of lines) {
+    if (!text.trim()) continue;
+    let line;
+    try {
+      line = {job: index, ok: true, ...(await runJob(JSON.parse(text)))};
+    } catch (e) {
+      line = {job: index, ok: false, error: String(e && e.message ? e.message : e)};
+    }
+    ++index;
+    process.stdout.write(JSON.stringify(line) + '\n');
+  }
+  return 0;
+}
+
 async function main(argv) {
   if (argv.length === 0 || argv.includes('--help')) usage();
+  if (argv.length === 1 && argv[0] === '--serve') return serve();
   let jobs;
   let batch = false;
   if (argv[0] === '--batch') {

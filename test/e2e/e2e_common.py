@@ -255,6 +255,9 @@ def prune_to_outputs(model, keep_outputs):
         if any(o in needed for o in node.output):
             live.append(node)
             needed.update(i for i in node.input if i)
+            for attr in node.attribute:  # outer values a subgraph reads
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    needed.update(i for n in attr.g.node for i in n.input if i)
     live.reverse()
     del graph.node[:]
     graph.node.extend(live)

@@ -257,14 +257,14 @@ struct LayerNormToONNX : OpRewritePattern<norm::LayerNormOp> {
     int64_t opset = getOpsetVersion(op);
     Location loc = op.getLoc();
     Value scale = op.getScale();
-    if (opset >= 17) {
-      if (!scale) {
-        FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), axis);
-        if (failed(ones))
-          return rewriter.notifyMatchFailure(
-              op, "a weightless LayerNormalization needs a static normalized shape");
+    // LayerNormalization needs a scale: a weightless norm whose normalized
+    // shape is unknown (no type, no linear reader) is written as the chain.
+    if (opset >= 17 && !scale) {
+      FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), axis);
+      if (succeeded(ones))
         scale = *ones;
-      }
+    }
+    if (opset >= 17 && scale) {
       SmallVector<Value> operands{op.getInput(), scale};
       if (op.getBias())
         operands.push_back(op.getBias());
@@ -301,14 +301,13 @@ struct RMSNormToONNX : OpRewritePattern<norm::RMSNormOp> {
     Value gain = op.getScale();
     if (gain && op.getUnitOffset())
       gain = offsetGain(rewriter, loc, gain);
-    if (opset >= 23) {
-      if (!gain) {
-        FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), axis);
-        if (failed(ones))
-          return rewriter.notifyMatchFailure(
-              op, "a weightless RMSNormalization needs a static normalized shape");
+    // RMSNormalization needs a scale: see LayerNormToONNX.
+    if (opset >= 23 && !gain) {
+      FailureOr<Value> ones = onesScale(rewriter, op, op.getInput(), axis);
+      if (succeeded(ones))
         gain = *ones;
-      }
+    }
+    if (opset >= 23 && gain) {
       Location nodeLoc = op.getBias() ? derivedNodeLoc(loc, "RMSNormalization") : loc;
       auto node = NodeOp::create(rewriter, nodeLoc, TypeRange{op.getType()},
                                  ValueRange{op.getInput(), gain},
@@ -365,14 +364,19 @@ struct CRMSNormToONNX : OpRewritePattern<norm::CRMSNormOp> {
       sum->setAttr("axes", rewriter.getDenseI64ArrayAttr({-1}));
     auto last = NodeOp::create(rewriter, derivedNodeLoc(loc, "Neg"), TypeRange{sumType},
                                ValueRange{sum.getResult(0)}, "Neg", "");
-    auto resultType = cast<RankedTensorType>(op.getType());
-    auto fullType = resultType.clone(xType.getElementType());
+    // The restored vector's type follows from the stored one (one entry
+    // more), not from the result's, which shape inference may have left
+    // unranked (a norm recognized from the LayerNorm function body).
+    SmallVector<int64_t> fullShape(xType.getShape());
+    if (!ShapedType::isDynamic(fullShape.back()))
+      ++fullShape.back();
+    auto fullType = RankedTensorType::get(fullShape, xType.getElementType());
     Value full = ConcatOp::create(rewriter, derivedNodeLoc(loc, "Concat"), fullType,
                                   ValueRange{x, last.getResult(0)},
                                   rewriter.getI64IntegerAttr(-1));
     full = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast_full"), full,
                               elementType);
-    auto rms = norm::RMSNormOp::create(rewriter, loc, resultType, full, op.getScale(),
+    auto rms = norm::RMSNormOp::create(rewriter, loc, op.getType(), full, op.getScale(),
                                        op.getBias(), rewriter.getI64IntegerAttr(-1),
                                        op.getEpsilonAttr(), /*unit_offset=*/nullptr);
     takeOutputNames(op, rms);

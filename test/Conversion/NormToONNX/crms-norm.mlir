@@ -33,3 +33,19 @@ module attributes {onnx.opset_import = {ai.onnx = 23 : i64}} {
     return %y : tensor<2x4xf16>
   }
 }
+
+// -----
+
+// An unranked result (the LayerNorm function body's Reshape leaves the norm
+// untyped): the restored vector is typed from the stored one, so the mean
+// is over the last dim only, not over every dim (difffuzz finding F8).
+// CHECK-LABEL: func.func @crms_unranked_result
+// CHECK: %[[FULL:.*]] = onnx.Concat(%arg0, %{{.*}}) {axis = -1 : i64} : (tensor<2x3x3xf32>, tensor<2x3x1xf32>) -> tensor<2x3x4xf32>
+// CHECK: onnx.ReduceMean(%{{.*}}) {axes = array<i64: 2>}
+// CHECK: -> tensor<*xf32>
+module attributes {onnx.opset_import = {ai.onnx = 17 : i64}} {
+  func.func @crms_unranked_result(%x: tensor<2x3x3xf32>, %g: tensor<4xf32>) -> tensor<*xf32> {
+    %y = norm.crms_norm %x scale(%g : tensor<4xf32>) : tensor<2x3x3xf32> -> tensor<*xf32>
+    return %y : tensor<*xf32>
+  }
+}

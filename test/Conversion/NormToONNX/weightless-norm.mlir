@@ -32,6 +32,41 @@ func.func @weightless_unranked_layer_norm(%x: tensor<*xf32>) -> tensor<*xf32> {
 
 // -----
 
+// Neither the input type nor a linear reader gives the normalized shape
+// (the reader is a Reshape; opset-23 models are untyped by ONNX 1.12): the
+// ops that need a scale cannot be written, the chain can (difffuzz F9).
+// CHECK-LABEL: func.func @weightless_unranked_rms_reshape_reader
+// CHECK-NOT: RMSNormalization
+// CHECK: onnx.ReduceMean
+// CHECK: onnx.Sqrt
+// CHECK: onnx.Div
+// CHECK-NOT: onnx.Mul
+// CHECK: onnx.Reshape
+module attributes {onnx.opset_import = {ai.onnx = 23 : i64}} {
+func.func @weightless_unranked_rms_reshape_reader(%x: tensor<*xf32>, %s: tensor<2xi64>) -> tensor<*xf32> {
+  %y = norm.rms_norm %x : tensor<*xf32> -> tensor<*xf32>
+  %r = onnx.Reshape(%y, %s) : (tensor<*xf32>, tensor<2xi64>) -> tensor<*xf32>
+  return %r : tensor<*xf32>
+}
+}
+
+// -----
+
+// CHECK-LABEL: func.func @weightless_unranked_layer_norm_reshape_reader
+// CHECK-NOT: LayerNormalization
+// CHECK: onnx.Sub
+// CHECK: onnx.Div
+// CHECK: onnx.Reshape
+module attributes {onnx.opset_import = {ai.onnx = 17 : i64}} {
+func.func @weightless_unranked_layer_norm_reshape_reader(%x: tensor<*xf32>, %s: tensor<2xi64>) -> tensor<*xf32> {
+  %y = norm.layer_norm %x : tensor<*xf32> -> tensor<*xf32>
+  %r = onnx.Reshape(%y, %s) : (tensor<*xf32>, tensor<2xi64>) -> tensor<*xf32>
+  return %r : tensor<*xf32>
+}
+}
+
+// -----
+
 // Below opset 23 a weightless RMSNorm is a decomposed chain that still ends
 // in a Mul by ones: onnxruntime fuses the chain into one kernel only then.
 // CHECK-LABEL: func.func @weightless_rms_decomposed
