@@ -14,6 +14,7 @@
 #include "norm-opt/Dialect/Norm/Transforms/Passes.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXDialect.h"
+#include "norm-opt/Support/OutputFile.h"
 #include "norm-opt/Target/GPU/GPUEmit.h"
 #include "norm-opt/Target/ONNX/ONNXExport.h"
 #include "norm-opt/Target/ONNX/ONNXImport.h"
@@ -37,7 +38,6 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
 using namespace mlir;
@@ -166,11 +166,12 @@ LogicalResult printDiagnostic(Diagnostic &diag) {
   case DiagnosticSeverity::Remark: os << "remark: "; break;
   case DiagnosticSeverity::Note: os << "note: "; break;
   }
+  // Names come from the model: escaped, so that the message stays one line.
   if (!file.empty())
-    os << file << ": ";
+    os << normopt::escapeForMessage(file) << ": ";
   if (!node.empty())
-    os << node << ": ";
-  os << diag.str() << "\n";
+    os << normopt::escapeForMessage(node) << ": ";
+  os << normopt::escapeForMessage(diag.str()) << "\n";
   for (Diagnostic &note : diag.getNotes())
     (void)printDiagnostic(note);
   return success();
@@ -197,15 +198,73 @@ void printSummary(const json::Object &report) {
     }
 }
 
-LogicalResult writeText(StringRef path, llvm::function_ref<void(raw_ostream &)> write) {
-  Error error = writeToOutput(path, [&](raw_ostream &os) {
-    write(os);
-    return Error::success();
-  });
-  if (error) {
-    errs() << "norm-opt: error: " << path << ": cannot write: "
-           << toString(std::move(error)) << "\n";
-    return failure();
+/// Reports an error of norm-opt itself (no location): one line.
+LogicalResult fail(const Twine &message) {
+  errs() << "norm-opt: error: " << normopt::escapeForMessage(message.str()) << "\n";
+  return failure();
+}
+
+/// The outputs of a run: files are written to temporaries and committed
+/// together at the end; what goes to stdout is held until then too, so that
+/// a failure writes nothing anywhere.
+struct RunOutputs {
+  normopt::OutputFiles files;
+  std::string stdoutText;
+
+  LogicalResult writeText(StringRef path,
+                          llvm::function_ref<void(raw_ostream &)> write) {
+    if (path == "-") {
+      raw_string_ostream os(stdoutText);
+      write(os);
+      return success();
+    }
+    Expected<normopt::AtomicFile &> file = files.create(path);
+    if (!file)
+      return fail(toString(file.takeError()));
+    write(file->os());
+    return success();
+  }
+
+  LogicalResult commit() {
+    if (Error error = files.commit())
+      return fail(toString(std::move(error)));
+    if (!stdoutText.empty()) {
+      outs() << stdoutText;
+      outs().flush();
+      if (std::error_code ec = outs().error()) {
+        outs().clear_error();
+        return fail("cannot write to stdout: " + ec.message());
+      }
+    }
+    return success();
+  }
+};
+
+/// Refuses outputs that would overwrite the input or each other (a report
+/// written over the model it describes).
+LogicalResult checkOutputPaths(const Options &opts, bool onnxOutput) {
+  SmallVector<std::pair<std::string, std::string>> paths; // {what, path}
+  if (opts.output != "-") {
+    paths.push_back({"-o", opts.output});
+    if (onnxOutput)
+      paths.push_back({"-o's external data", opts.output + ".data"});
+  }
+  if (!opts.report.empty() && opts.report != "-")
+    paths.push_back({"--report", opts.report});
+  if (!opts.gpuManifest.empty() && opts.gpuManifest != "-")
+    paths.push_back({"--gpu-manifest", opts.gpuManifest});
+  if (opts.output == "-" && opts.report == "-")
+    return fail("-o and --report both name stdout");
+  std::string input = opts.input == "-" ? "" : normopt::fileIdentity(opts.input);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::string identity = normopt::fileIdentity(paths[i].second);
+    if (identity == input)
+      return fail(paths[i].first + " '" + paths[i].second +
+                  "' is the input file; norm-opt does not overwrite its input");
+    for (size_t j = 0; j < i; ++j)
+      if (normopt::fileIdentity(paths[j].second) == identity)
+        return fail(paths[i].first + " '" + paths[i].second + "' is the same file as " +
+                    paths[j].first + " '" + paths[j].second + "'");
   }
   return success();
 }
@@ -229,10 +288,8 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
   if (inputFormat == Format::MLIR) {
     std::string error;
     auto file = openInputFile(opts.input, &error);
-    if (!file) {
-      errs() << "norm-opt: error: " << opts.input << ": " << error << "\n";
-      return failure();
-    }
+    if (!file)
+      return fail(opts.input + ": " + error);
     auto sourceMgr = std::make_shared<SourceMgr>();
     sourceMgr->AddNewSourceBuffer(std::move(file), SMLoc());
     module = parseSourceFile<ModuleOp>(sourceMgr, &context);
@@ -279,9 +336,10 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
   json::Value reportValue(std::move(report));
 
   TimingScope writeTiming = rootTiming.nest("Write output");
+  RunOutputs outputs;
   switch (outputFormat) {
   case Format::MLIR:
-    if (failed(writeText(opts.output, [&](raw_ostream &os) {
+    if (failed(outputs.writeText(opts.output, [&](raw_ostream &os) {
           module->print(os);
           os << "\n";
         })))
@@ -295,9 +353,14 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
       exportOptions.externalData = true;
     else if (opts.externalData == "never")
       exportOptions.externalData = false;
-    LogicalResult written =
-        opts.output == "-" ? onnxir::exportONNX(*module, outs(), exportOptions)
-                           : onnxir::exportONNXFile(*module, opts.output, exportOptions);
+    exportOptions.outputs = &outputs.files;
+    LogicalResult written = success();
+    if (opts.output == "-") {
+      raw_string_ostream os(outputs.stdoutText);
+      written = onnxir::exportONNX(*module, os, exportOptions);
+    } else {
+      written = onnxir::exportONNXFile(*module, opts.output, exportOptions);
+    }
     if (failed(written))
       return failure();
     break;
@@ -315,11 +378,11 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
                                                           : norm::GPUEmitStage::PTX;
     FailureOr<std::string> binary = norm::emitGPUKernels(*module, gpuOptions);
     if (failed(binary) ||
-        failed(writeText(opts.output, [&](raw_ostream &os) { os << *binary; })))
+        failed(outputs.writeText(opts.output, [&](raw_ostream &os) { os << *binary; })))
       return failure();
     if (!opts.gpuManifest.empty()) {
       json::Value manifest(norm::describeGPUKernels(*module, gpuOptions));
-      if (failed(writeText(opts.gpuManifest, [&](raw_ostream &os) {
+      if (failed(outputs.writeText(opts.gpuManifest, [&](raw_ostream &os) {
             os << formatv("{0:2}", manifest) << "\n";
           })))
         return failure();
@@ -328,11 +391,12 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
   }
   }
   if (!opts.report.empty() &&
-      failed(writeText(opts.report, [&](raw_ostream &os) {
+      failed(outputs.writeText(opts.report, [&](raw_ostream &os) {
         os << formatv("{0:2}", reportValue) << "\n";
       })))
     return failure();
-  return success();
+  // Only now, with every output complete, do they replace their targets.
+  return outputs.commit();
 }
 
 /// The options registered by static constructors before normOptMain runs:
@@ -425,23 +489,26 @@ int mlir::normOptMain(int argc, char **argv) {
     return 1;
   }
 
+  if (failed(checkOutputPaths(opts, *outputFormat == Format::ONNX)))
+    return 1;
+
   // Plain .mlir in and out: exactly mlir-opt.
   if (*inputFormat == Format::MLIR && *outputFormat == Format::MLIR &&
       opts.report.empty() && !opts.summary) {
     std::string error;
     auto file = openInputFile(opts.input, &error);
-    if (!file) {
-      errs() << "norm-opt: error: " << opts.input << ": " << error << "\n";
-      return 1;
-    }
-    auto output = openOutputFile(opts.output, &error);
-    if (!output) {
-      errs() << "norm-opt: error: " << opts.output << ": " << error << "\n";
-      return 1;
-    }
+    if (!file)
+      return failed(fail(opts.input + ": " + error)) ? 1 : 0;
+    if (opts.output == "-")
+      return failed(MlirOptMain(outs(), std::move(file), registry, config)) ? 1 : 0;
+    normopt::OutputFiles outputs;
+    Expected<normopt::AtomicFile &> output = outputs.create(opts.output);
+    if (!output)
+      return failed(fail(toString(output.takeError()))) ? 1 : 0;
     if (failed(MlirOptMain(output->os(), std::move(file), registry, config)))
       return 1;
-    output->keep();
+    if (Error error = outputs.commit())
+      return failed(fail(toString(std::move(error)))) ? 1 : 0;
     return 0;
   }
   return failed(runONNXFlow(opts, *inputFormat, *outputFormat, registry, config)) ? 1 : 0;

@@ -13,6 +13,7 @@
 
 #include "norm-opt/Conversion/Passes.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+#include "norm-opt/Support/OutputFile.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -602,59 +603,38 @@ LogicalResult mlir::onnxir::exportONNX(ModuleOp module, llvm::raw_ostream &os,
   return success();
 }
 
-namespace {
-/// A file written under a temporary name and renamed into place on commit;
-/// removed if never committed.
-class AtomicFile {
-public:
-  explicit AtomicFile(StringRef path) : path(path.str()) {}
-  ~AtomicFile() {
-    if (fd >= 0)
-      ::close(fd);
-    if (!tempPath.empty() && !committed)
-      llvm::sys::fs::remove(tempPath);
-  }
-  LogicalResult open(Location loc) {
-    SmallString<256> model(path + ".tmp-%%%%%%");
-    if (auto ec = llvm::sys::fs::createUniqueFile(model, fd, tempPath))
-      return emitError(loc) << "cannot write '" << path << "': " << ec.message();
-    return success();
-  }
-  int descriptor() const { return fd; }
-  LogicalResult commit(Location loc) {
-    if (::close(fd) != 0) {
-      fd = -1;
-      return emitError(loc) << "cannot write '" << path << "': " << std::strerror(errno);
-    }
-    fd = -1;
-    if (auto ec = llvm::sys::fs::rename(tempPath, path))
-      return emitError(loc) << "cannot write '" << path << "': " << ec.message();
-    committed = true;
-    return success();
-  }
-  std::string path;
-
-private:
-  SmallString<256> tempPath;
-  int fd = -1;
-  bool committed = false;
-};
-} // namespace
-
 LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
                                            const ExportOptions &options) {
   Location loc = FileLineColLoc::get(module.getContext(), path, 0, 0);
+  // The caller's outputs are committed by the caller, with its other files.
+  normopt::OutputFiles ownOutputs;
+  normopt::OutputFiles &outputs = options.outputs ? *options.outputs : ownOutputs;
+  auto commitOwn = [&]() -> LogicalResult {
+    if (options.outputs)
+      return success();
+    if (llvm::Error error = ownOutputs.commit())
+      return emitError(loc) << llvm::toString(std::move(error));
+    return success();
+  };
+  auto create = [&](StringRef filePath) -> normopt::AtomicFile * {
+    llvm::Expected<normopt::AtomicFile &> file = outputs.create(filePath);
+    if (!file) {
+      emitError(loc) << llvm::toString(file.takeError());
+      return nullptr;
+    }
+    return &*file;
+  };
   if (options.textFormat) {
     std::string text;
     llvm::raw_string_ostream os(text);
     if (failed(exportONNX(module, os, options)))
       return failure();
-    AtomicFile file(path);
-    if (failed(file.open(loc)))
+    normopt::AtomicFile *file = create(path);
+    if (!file)
       return failure();
-    if (::write(file.descriptor(), text.data(), text.size()) != ssize_t(text.size()))
-      return emitError(loc) << "cannot write '" << path << "': " << std::strerror(errno);
-    return file.commit(loc);
+    if (llvm::Error error = file->write(ArrayRef<char>(text.data(), text.size())))
+      return emitError(loc) << llvm::toString(std::move(error));
+    return commitOwn();
   }
 
   if (failed(prepareForExport(module)))
@@ -670,12 +650,15 @@ LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
   bool external = options.externalData.value_or(
       module->hasAttr("onnx.external_data") || streamedBytes > (size_t(2) << 30) - (64 << 20));
 
-  std::optional<AtomicFile> dataFile;
+  normopt::AtomicFile *dataFile = nullptr;
   if (external && !exporter.streamed.empty()) {
     std::string dataPath = path.str() + ".data";
-    dataFile.emplace(dataPath);
-    if (failed(dataFile->open(loc)))
+    dataFile = create(dataPath);
+    if (!dataFile)
       return failure();
+    if (dataFile->writesThrough())
+      return emitError(loc) << "cannot write external data to '" << dataPath
+                            << "', which is not a regular file";
     std::string location = llvm::sys::path::filename(dataPath).str();
     size_t offset = 0;
     for (const StreamedTensor &s : exporter.streamed) {
@@ -712,15 +695,14 @@ LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
     exporter.streamed.clear();
   }
 
-  AtomicFile file(path);
-  if (failed(file.open(loc)))
+  normopt::AtomicFile *file = create(path);
+  if (!file)
     return failure();
   {
-    google::protobuf::io::FileOutputStream out(file.descriptor(), 1 << 20);
+    google::protobuf::io::FileOutputStream out(file->descriptor(), 1 << 20);
     if (!writeModel(model, exporter.streamed, out) || !out.Flush())
-      return emitError(loc) << "cannot write '" << path << "': " << std::strerror(errno);
+      return emitError(loc) << "cannot write '" << path << "': "
+                            << std::strerror(out.GetErrno() ? out.GetErrno() : EIO);
   }
-  if (dataFile && failed(dataFile->commit(loc)))
-    return failure();
-  return file.commit(loc);
+  return commitOwn();
 }

@@ -1,0 +1,85 @@
+//===- OutputFile.h - outputs that appear whole or not at all ---*- C++ -*-===//
+//
+// Every file norm-opt writes (the model, its .data, the report, MLIR, text)
+// goes through an AtomicFile: written under a temporary name in the target's
+// folder and renamed onto the target only when the whole run succeeded, so a
+// failure leaves nothing new behind and never a truncated file.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NORM_OPT_SUPPORT_OUTPUTFILE_H
+#define NORM_OPT_SUPPORT_OUTPUTFILE_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace normopt {
+
+/// A file written under a temporary name and renamed onto `path` on commit;
+/// the temporary is removed if it never is. A symlink is followed (the file
+/// it names is replaced, the link stays). A target that exists and is not a
+/// regular file (a device, a FIFO, /dev/stdout) is written through, as cp
+/// does, and never replaced; a directory is refused.
+class AtomicFile {
+public:
+  explicit AtomicFile(llvm::StringRef path) : path(path.str()) {}
+  AtomicFile(const AtomicFile &) = delete;
+  AtomicFile &operator=(const AtomicFile &) = delete;
+  ~AtomicFile();
+
+  /// Creates the temporary file (or opens the non-regular target).
+  llvm::Error open();
+  int descriptor() const { return fd; }
+  /// A stream on the descriptor; its errors are reported by commit().
+  llvm::raw_fd_ostream &os();
+  /// Writes all of `bytes` (retrying short writes).
+  llvm::Error write(llvm::ArrayRef<char> bytes);
+  /// Flushes, closes and renames onto the target.
+  llvm::Error commit();
+  bool writesThrough() const { return writeThrough; }
+
+  const std::string path;
+
+private:
+  llvm::Error fail(const llvm::Twine &why) const;
+
+  std::string target;
+  llvm::SmallString<256> tempPath;
+  std::unique_ptr<llvm::raw_fd_ostream> stream;
+  int fd = -1;
+  bool writeThrough = false;
+  bool committed = false;
+};
+
+/// The outputs of one run, committed together after everything succeeded
+/// (destroyed uncommitted, they leave nothing behind).
+class OutputFiles {
+public:
+  /// Opens a new output for `path`.
+  llvm::Expected<AtomicFile &> create(llvm::StringRef path);
+  /// Commits every output in the order created.
+  llvm::Error commit();
+
+private:
+  std::list<AtomicFile> files;
+};
+
+/// Identifies the file `path` names (or would name), for telling that two
+/// paths are the same file: its device and inode when it exists (through
+/// symlinks), else the real path of its folder plus its name.
+std::string fileIdentity(llvm::StringRef path);
+
+/// `text` with control characters and non-UTF-8 bytes escaped (\n, \t,
+/// \xNN), for one-line messages that echo names from a model.
+std::string escapeForMessage(llvm::StringRef text);
+
+} // namespace normopt
+
+#endif
