@@ -15,6 +15,8 @@
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
 #include "norm-opt/Support/OutputFile.h"
 
+#include "ONNXTextWriter.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
@@ -24,10 +26,8 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
-#include <onnx/defs/printer.h>
 
 #include <fcntl.h>
-#include <sstream>
 #include <unistd.h>
 
 using namespace mlir;
@@ -555,20 +555,6 @@ static bool writeModel(onnx::ModelProto &model,
   return !coded.HadError();
 }
 
-/// Prints the model in the ONNX text format (onnx/defs/parser.h reads it).
-static void printText(const onnx::ModelProto &model, llvm::raw_ostream &os) {
-  std::ostringstream ss;
-  ss << "<\n  ir_version: " << model.ir_version() << ",\n  opset_import: [";
-  for (int i = 0; i < model.opset_import_size(); ++i)
-    ss << (i ? ", " : "") << "\"" << model.opset_import(i).domain()
-       << "\" : " << model.opset_import(i).version();
-  ss << "]";
-  if (!model.producer_name().empty())
-    ss << ",\n  producer_name: \"" << model.producer_name() << "\"";
-  ss << "\n>\n" << model.graph() << "\n";
-  os << ss.str();
-}
-
 /// Builds the model, with all tensor bytes inlined (for streams and text).
 static LogicalResult buildInlineModel(ModuleOp module, const ExportOptions &options,
                                       onnx::ModelProto &model) {
@@ -592,7 +578,10 @@ LogicalResult mlir::onnxir::exportONNX(ModuleOp module, llvm::raw_ostream &os,
   if (failed(buildInlineModel(module, options, model)))
     return failure();
   if (options.textFormat) {
-    printText(model, os);
+    llvm::Expected<std::string> text = printONNXText(model);
+    if (!text)
+      return module.emitError(llvm::toString(text.takeError()));
+    os << *text;
     return success();
   }
   std::string bytes;
