@@ -8,6 +8,8 @@
 #include <onnx/defs/parser.h>
 #include <onnx/defs/printer.h>
 
+#include <sstream>
+
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -44,20 +46,17 @@ std::optional<std::pair<const char *, size_t>> textType(int32_t dataType) {
 }
 
 /// A tensor's values as little-endian bytes whichever field holds them
-/// (strings length-prefixed), to compare tensors stored differently.
-std::string tensorValues(const onnx::TensorProto &t) {
+/// (strings length-prefixed).
+std::string rawValues(const onnx::TensorProto &t) {
   using T = onnx::TensorProto;
-  std::string out = std::to_string(t.data_type()) + ":";
-  for (int64_t d : t.dims())
-    out += std::to_string(d) + ",";
-  out += ":";
+  std::string out;
   if (t.data_type() == T::STRING) {
     for (const std::string &s : t.string_data())
       out += std::to_string(s.size()) + ":" + s;
     return out;
   }
   if (t.has_raw_data())
-    return out + t.raw_data();
+    return t.raw_data();
   auto append = [&](const void *p, size_t n) { out.append(static_cast<const char *>(p), n); };
   auto width = textType(t.data_type());
   size_t w = width ? width->second : 4;
@@ -70,6 +69,36 @@ std::string tensorValues(const onnx::TensorProto &t) {
   default: for (int32_t v : t.int32_data()) append(&v, w); break;
   }
   return out;
+}
+
+/// Type, shape and values: equal for tensors that hold the same values
+/// however they store them.
+std::string tensorValues(const onnx::TensorProto &t) {
+  std::string out = std::to_string(t.data_type()) + ":";
+  for (int64_t d : t.dims())
+    out += std::to_string(d) + ",";
+  return out + ":" + rawValues(t);
+}
+
+/// The shortest decimal that reads back as exactly `v` (as a float when
+/// `single`), always with a '.' or an exponent (else the parser reads an
+/// integer); fails for what the parser cannot read: NaN, infinities and
+/// subnormal numbers (std::stof reports those out of range).
+std::optional<std::string> printFloat(double v, bool single) {
+  double smallest = single ? 1.17549435e-38 : 2.2250738585072014e-308;
+  if (!std::isfinite(v) || (v != 0 && std::fabs(v) < smallest))
+    return std::nullopt;
+  char buffer[40];
+  for (int digits = single ? 6 : 15; digits <= (single ? 9 : 17); ++digits) {
+    std::snprintf(buffer, sizeof buffer, "%.*g", digits, v);
+    if (single ? std::strtof(buffer, nullptr) == float(v)
+               : std::strtod(buffer, nullptr) == v)
+      break;
+  }
+  std::string text = buffer;
+  if (text.find_first_of(".eE") == std::string::npos)
+    text += ".0";
+  return text;
 }
 
 /// Prints the values of `t` (raw_data, as the exporter writes them) as a
@@ -87,39 +116,32 @@ llvm::Error printValues(const onnx::TensorProto &t, llvm::raw_ostream &os) {
     }
     return llvm::Error::success();
   }
-  if (!t.has_raw_data())
-    return textError("tensor '" + t.name() + "' has no raw data");
-  const std::string &raw = t.raw_data();
+  std::string raw = rawValues(t);
   size_t width = type->second;
   for (size_t i = 0; i * width < raw.size(); ++i) {
     const char *p = raw.data() + i * width;
     if (i)
       os << ", ";
-    auto printFloat = [&](double v, int digits) -> llvm::Error {
-      if (!std::isfinite(v) || std::fpclassify(v) == FP_SUBNORMAL ||
-          (digits == 9 && v != 0 && std::fabs(v) < 1.17549435e-38))
+    auto printNumber = [&](double v, bool single) -> llvm::Error {
+      std::optional<std::string> text = printFloat(v, single);
+      if (!text)
         return textError("tensor '" + t.name() +
                          "' holds NaN, an infinity or a subnormal number");
-      char buffer[40];
-      std::snprintf(buffer, sizeof buffer, "%.*g", digits, v);
-      os << buffer;
-      // A literal without '.' or an exponent would be read as an integer.
-      if (!std::strpbrk(buffer, ".eE"))
-        os << ".0";
+      os << *text;
       return llvm::Error::success();
     };
     switch (t.data_type()) {
     case T::FLOAT: {
       float v;
       std::memcpy(&v, p, 4);
-      if (llvm::Error e = printFloat(v, 9))
+      if (llvm::Error e = printNumber(v, /*single=*/true))
         return e;
       break;
     }
     case T::DOUBLE: {
       double v;
       std::memcpy(&v, p, 8);
-      if (llvm::Error e = printFloat(v, 17))
+      if (llvm::Error e = printNumber(v, /*single=*/false))
         return e;
       break;
     }
@@ -209,6 +231,126 @@ std::string compareGraphs(const onnx::GraphProto &a, const onnx::GraphProto &b) 
   return "";
 }
 
+llvm::Error printGraph(const onnx::GraphProto &graph, llvm::raw_ostream &os,
+                       bool isTop);
+
+/// `type[dims] {values}`, or `type {value}` for a scalar.
+llvm::Error printTensor(const onnx::TensorProto &t, llvm::raw_ostream &os) {
+  auto type = textType(t.data_type());
+  if (!type)
+    return textError("tensor '" + t.name() + "' has element type " +
+                     std::to_string(t.data_type()) + ", which the parser does not read");
+  os << type->first;
+  if (t.dims_size() > 0) {
+    os << "[";
+    for (int d = 0; d < t.dims_size(); ++d)
+      os << (d ? "," : "") << t.dims(d);
+    os << "]";
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error printAttribute(const onnx::AttributeProto &attr, llvm::raw_ostream &os) {
+  using AP = onnx::AttributeProto;
+  auto floats = [&](auto begin, auto end) -> llvm::Error {
+    for (auto it = begin; it != end; ++it) {
+      std::optional<std::string> text = printFloat(*it, /*single=*/true);
+      if (!text)
+        return textError("attribute '" + attr.name() +
+                         "' holds NaN, an infinity or a subnormal number");
+      os << (it != begin ? ", " : "") << *text;
+    }
+    return llvm::Error::success();
+  };
+  switch (attr.type()) {
+  case AP::FLOAT: {
+    os << attr.name() << " = ";
+    float value = attr.f();
+    return floats(&value, &value + 1);
+  }
+  case AP::FLOATS: {
+    os << attr.name() << " = [";
+    if (llvm::Error e = floats(attr.floats().begin(), attr.floats().end()))
+      return e;
+    os << "]";
+    return llvm::Error::success();
+  }
+  case AP::TENSOR: {
+    os << attr.name() << " = ";
+    if (llvm::Error e = printTensor(attr.t(), os))
+      return e;
+    os << " {";
+    if (llvm::Error e = printValues(attr.t(), os))
+      return e;
+    os << "}";
+    return llvm::Error::success();
+  }
+  case AP::GRAPH:
+    os << attr.name() << " = ";
+    return printGraph(attr.g(), os, /*isTop=*/false);
+  case AP::INT:
+  case AP::INTS:
+  case AP::STRING:
+  case AP::STRINGS: {
+    std::ostringstream ss;
+    ss << attr;
+    os << ss.str();
+    return llvm::Error::success();
+  }
+  default:
+    return textError("attribute '" + attr.name() + "' is of a kind the parser does not read");
+  }
+}
+
+llvm::Error printGraph(const onnx::GraphProto &graph, llvm::raw_ostream &os,
+                       bool isTop) {
+  if (!isTop && graph.initializer_size() > 0)
+    return textError("subgraph '" + graph.name() + "' has initializers");
+  std::ostringstream signature;
+  signature << graph.input() << " => " << graph.output();
+  os << graph.name() << " " << signature.str();
+  if (graph.initializer_size() > 0) {
+    os << "\n<";
+    for (int i = 0; i < graph.initializer_size(); ++i) {
+      const onnx::TensorProto &t = graph.initializer(i);
+      os << (i ? ",\n  " : "\n  ");
+      if (llvm::Error e = printTensor(t, os))
+        return e;
+      os << " " << t.name() << " = {";
+      if (llvm::Error e = printValues(t, os))
+        return e;
+      os << "}";
+    }
+    os << "\n>\n";
+  } else {
+    os << " ";
+  }
+  os << "{\n";
+  for (const onnx::NodeProto &node : graph.node()) {
+    for (int i = 0; i < node.output_size(); ++i)
+      os << (i ? ", " : "") << node.output(i);
+    os << " = ";
+    if (!node.domain().empty() && node.domain() != "ai.onnx")
+      os << node.domain() << ".";
+    os << node.op_type();
+    if (node.attribute_size() > 0) {
+      os << "<";
+      for (int i = 0; i < node.attribute_size(); ++i) {
+        os << (i ? ", " : "");
+        if (llvm::Error e = printAttribute(node.attribute(i), os))
+          return e;
+      }
+      os << ">";
+    }
+    os << "(";
+    for (int i = 0; i < node.input_size(); ++i)
+      os << (i ? ", " : "") << node.input(i);
+    os << ")\n";
+  }
+  os << "}";
+  return llvm::Error::success();
+}
+
 bool hasSubgraphInitializers(const onnx::GraphProto &graph, bool isTop) {
   if (!isTop && graph.initializer_size() > 0)
     return true;
@@ -229,27 +371,6 @@ Expected<std::string> mlir::onnxir::printONNXText(const onnx::ModelProto &model)
   const onnx::GraphProto &graph = model.graph();
   if (hasSubgraphInitializers(graph, /*isTop=*/true))
     return textError("a subgraph has initializers, which the printer drops");
-  std::string initializers;
-  llvm::raw_string_ostream init(initializers);
-  for (int i = 0; i < graph.initializer_size(); ++i) {
-    const onnx::TensorProto &t = graph.initializer(i);
-    auto type = textType(t.data_type());
-    if (!type)
-      return textError("initializer '" + t.name() + "' has element type " +
-                       std::to_string(t.data_type()) + ", which its parser does not read");
-    init << (i ? ",\n  " : "\n  ") << type->first;
-    if (t.dims_size() > 0) {
-      init << "[";
-      for (int d = 0; d < t.dims_size(); ++d)
-        init << (d ? "," : "") << t.dims(d);
-      init << "]";
-    }
-    init << " " << t.name() << " = {";
-    if (llvm::Error error = printValues(t, init))
-      return std::move(error);
-    init << "}";
-  }
-
   std::ostringstream ss;
   ss << "<\n  ir_version: " << model.ir_version() << ",\n  opset_import: [";
   for (int i = 0; i < model.opset_import_size(); ++i)
@@ -259,20 +380,11 @@ Expected<std::string> mlir::onnxir::printONNXText(const onnx::ModelProto &model)
   if (!model.producer_name().empty())
     ss << ",\n  producer_name: \"" << model.producer_name() << "\"";
   ss << "\n>\n";
-  // The printer writes `name (inputs) => (outputs) {`; the initializer list
-  // goes between the signature and the body.
-  std::ostringstream body;
-  body << graph;
-  std::string printed = body.str();
-  if (!initializers.empty()) {
-    size_t arrow = printed.find(") => (");
-    size_t brace = arrow == std::string::npos ? arrow : printed.find(") {\n", arrow);
-    if (brace == std::string::npos)
-      return textError("the printed graph has an unexpected form");
-    printed.insert(brace + 1, "\n<" + initializers + "\n>\n");
-  }
-  ss << printed << "\n";
   std::string text = ss.str();
+  llvm::raw_string_ostream os(text);
+  if (llvm::Error e = printGraph(graph, os, /*isTop=*/true))
+    return std::move(e);
+  os << "\n";
 
   // Read it back: the file must hold the same model.
   onnx::ModelProto reread;
