@@ -35,23 +35,25 @@ Error AtomicFile::fail(const Twine &why) const {
 Error AtomicFile::open() {
   target = path;
   struct stat status;
-  if (::lstat(path.c_str(), &status) == 0 && S_ISLNK(status.st_mode)) {
-    SmallString<256> resolved;
-    if (sys::fs::real_path(path, resolved))
-      return fail("it is a symbolic link to nothing");
-    target = std::string(resolved);
-  }
-  if (::stat(target.c_str(), &status) == 0) {
+  if (::stat(path.c_str(), &status) == 0) {
     if (S_ISDIR(status.st_mode))
       return fail("it is a directory");
     if (!S_ISREG(status.st_mode)) {
-      // A device, FIFO or terminal: written through, as cp does.
-      fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+      // A device, FIFO or terminal (also through a link, as /dev/stdout):
+      // written through, as cp does.
+      fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
       if (fd < 0)
         return fail(std::strerror(errno));
       writeThrough = true;
       return Error::success();
     }
+    // A regular file through a symlink: replace the file, keep the link.
+    SmallString<256> resolved;
+    if (auto ec = sys::fs::real_path(path, resolved))
+      return fail(ec.message());
+    target = std::string(resolved);
+  } else if (::lstat(path.c_str(), &status) == 0 && S_ISLNK(status.st_mode)) {
+    return fail("it is a symbolic link to nothing");
   }
   // The temporary sits in the target's folder, so the rename is atomic.
   SmallString<256> model(target);
@@ -80,7 +82,7 @@ Error AtomicFile::write(ArrayRef<char> bytes) {
   return Error::success();
 }
 
-Error AtomicFile::commit() {
+Error AtomicFile::finish() {
   if (stream) {
     stream->flush();
     std::error_code ec = stream->error();
@@ -96,14 +98,21 @@ Error AtomicFile::commit() {
   fd = -1;
   if (closed != 0)
     return fail(std::strerror(errno));
-  if (writeThrough) {
-    committed = true;
-    return Error::success();
-  }
-  if (auto ec = sys::fs::rename(tempPath, target))
-    return fail(ec.message());
+  return Error::success();
+}
+
+Error AtomicFile::rename() {
+  if (!writeThrough)
+    if (auto ec = sys::fs::rename(tempPath, target))
+      return fail(ec.message());
   committed = true;
   return Error::success();
+}
+
+Error AtomicFile::commit() {
+  if (Error error = finish())
+    return error;
+  return rename();
 }
 
 Expected<AtomicFile &> OutputFiles::create(StringRef path) {
@@ -116,8 +125,13 @@ Expected<AtomicFile &> OutputFiles::create(StringRef path) {
 }
 
 Error OutputFiles::commit() {
+  // Every file complete (written through, or on disk under its temporary
+  // name) before the first one replaces its target.
   for (AtomicFile &file : files)
-    if (Error error = file.commit())
+    if (Error error = file.finish())
+      return error;
+  for (AtomicFile &file : files)
+    if (Error error = file.rename())
       return error;
   return Error::success();
 }

@@ -41,8 +41,12 @@ public:
   llvm::raw_fd_ostream &os();
   /// Writes all of `bytes` (retrying short writes).
   llvm::Error write(llvm::ArrayRef<char> bytes);
-  /// Flushes, closes and renames onto the target.
+  /// Flushes, closes and renames onto the target: finish(), then rename().
   llvm::Error commit();
+  /// Flushes and closes the file (its last chance to fail on a full disk).
+  llvm::Error finish();
+  /// Renames the finished temporary onto the target.
+  llvm::Error rename();
   bool writesThrough() const { return writeThrough; }
 
   const std::string path;
@@ -64,7 +68,8 @@ class OutputFiles {
 public:
   /// Opens a new output for `path`.
   llvm::Expected<AtomicFile &> create(llvm::StringRef path);
-  /// Commits every output in the order created.
+  /// Finishes every output, then renames each onto its target (so a full
+  /// disk or a failing device stops them all before any is replaced).
   llvm::Error commit();
 
 private:
