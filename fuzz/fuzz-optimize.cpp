@@ -6,9 +6,9 @@
 //===----------------------------------------------------------------------===//
 #include "FuzzCommon.h"
 
+#include "norm-opt/Dialect/Norm/IR/NormOps.h"
 #include "norm-opt/Dialect/Norm/Transforms/Passes.h"
 #include "norm-opt/Target/ONNX/ONNXExport.h"
-#include "norm-opt/Tools/NormOptMain.h"
 
 #include "mlir/Pass/PassManager.h"
 
@@ -16,7 +16,8 @@ using namespace mlir;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   DialectRegistry registry;
-  registerNormOptDialects(registry);
+  onnxir::registerONNXImportDialects(registry);
+  registry.insert<norm::NormDialect>();
   normopt::fuzz::FuzzContext fuzz(registry);
   OwningOpRef<ModuleOp> module = onnxir::importONNXBytes(
       StringRef(reinterpret_cast<const char *>(data), size),

@@ -2,7 +2,11 @@
 # scripts/test.sh: sets up and builds norm-opt, then runs every test suite:
 #   lit      the IR tests (test/**/*.mlir, *.onnxtxt, *.test) with FileCheck
 #   e2e      test/e2e: the libonnx-testdata norm tests and the torch-exported
-#            models, with onnxruntime (npm) as the oracle
+#            models, with onnxruntime (npm) as the oracle; run_hostile.py,
+#            the generated hostile inputs
+#   fuzz     a short slice of the libFuzzer harnesses (fuzz/run.sh, ASan +
+#            UBSan; NORM_OPT_FUZZ_SECONDS per harness, default 30, 0 skips;
+#            the long mode is in docs/Fuzzing.md)
 # and ends with one line `N passed, N failed` (the sum over all suites).
 # Exits non-zero if anything failed.
 set -uo pipefail
@@ -66,6 +70,23 @@ for path in test/e2e/run_*.py; do
     add "e2e $driver" 0 1
   fi
 done
+
+# A short fuzzing slice: each harness on the generated seeds (the first run
+# also compiles the sanitizer build in build-fuzz/, ccache-backed).
+fuzz_seconds=${NORM_OPT_FUZZ_SECONDS:-30}
+if ((fuzz_seconds > 0)); then
+  start=$SECONDS
+  log="$ROOT/build/fuzz.log"
+  fuzz/run.sh "$fuzz_seconds" 2>&1 | tee "$log"
+  line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  if [[ -n "$line" ]]; then
+    read -r p f < <(sed -E 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
+    add "fuzz ($((SECONDS - start)) s, ${fuzz_seconds} s each)" "$p" "$f"
+  else
+    echo "test: fuzz/run.sh ended without a summary (build failed?)" >&2
+    add fuzz 0 1
+  fi
+fi
 
 echo
 for line in "${summary[@]}"; do echo "  $line"; done
