@@ -801,7 +801,7 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
                                                    /*error_mode=*/0, propagateData);
       onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                          inferenceOptions);
-    } catch (const std::exception &) {
+    } catch (...) {
       // Keep the types the model declared.
     }
   };
