@@ -133,7 +133,21 @@ Error OutputFiles::commit() {
   for (AtomicFile &file : files)
     if (Error error = file.rename())
       return error;
+  for (Adopted &temp : adopted) {
+    if (auto ec = sys::fs::rename(temp.tempPath, temp.target))
+      return createStringError(std::make_error_code(std::errc::io_error),
+                               "cannot write '" + escapeForMessage(temp.target) +
+                                   "': " + ec.message());
+    if (temp.onRenamed)
+      temp.onRenamed();
+  }
+  adopted.clear();
   return Error::success();
+}
+
+void OutputFiles::adopt(StringRef tempPath, StringRef target,
+                        std::function<void()> onRenamed) {
+  adopted.push_back({tempPath.str(), target.str(), std::move(onRenamed)});
 }
 
 std::string normopt::fileIdentity(StringRef path) {

@@ -14,6 +14,7 @@
 #include "norm-opt/Dialect/Norm/Transforms/Passes.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXDialect.h"
+#include "norm-opt/Dialect/ONNX/IR/WeightStore.h"
 #include "norm-opt/Support/OutputFile.h"
 #include "norm-opt/Target/GPU/GPUEmit.h"
 #include "norm-opt/Target/ONNX/ONNXExport.h"
@@ -37,6 +38,8 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 
@@ -269,6 +272,30 @@ LogicalResult checkOutputPaths(const Options &opts, bool onnxOutput) {
   return success();
 }
 
+/// Decides where the weights that passes create go (WeightStore): straight
+/// into the output's external data file when the model will be written with
+/// one, so that each new weight is written once; otherwise into a scratch
+/// file next to the output, so that large new weights never sit on the heap.
+LogicalResult placeNewWeights(const Options &opts, Format outputFormat, ModuleOp module) {
+  onnxir::WeightStore &store = onnxir::WeightStore::get(module.getContext());
+  // A device or FIFO output is written through (OutputFile.h): nothing may
+  // be created next to it.
+  bool toFile = opts.output != "-" && outputFormat != Format::MLIR &&
+                (!sys::fs::exists(opts.output) || sys::fs::is_regular_file(opts.output));
+  if (toFile) {
+    StringRef directory = sys::path::parent_path(opts.output);
+    store.setScratchDirectory(directory.empty() ? "." : directory);
+  }
+  bool external = opts.externalData == "always" ||
+                  (opts.externalData == "auto" && module->hasAttr("onnx.external_data"));
+  if (!toFile || outputFormat != Format::ONNX || !external)
+    return success();
+  std::string error;
+  if (failed(store.openSink(opts.output + ".data", error)))
+    return fail(opts.output + ": " + error);
+  return success();
+}
+
 /// The ONNX-aware path: import (or parse), recognize, run the pipeline,
 /// report, write.
 LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat,
@@ -298,6 +325,8 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
   }
   readTiming.stop();
   if (!module)
+    return failure();
+  if (failed(placeNewWeights(opts, outputFormat, *module)))
     return failure();
 
   // Recognition runs in a pass manager of its own: a --pass-pipeline

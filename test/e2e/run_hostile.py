@@ -351,6 +351,9 @@ def main():
     def still_char_device(path):
         return lambda p: [] if stat.S_ISCHR(os.stat(path).st_mode) else [f"{path} was replaced"]
     h.expect_ok("output-dev-null", [model, "-o", "/dev/null", "--emit=onnx"], still_char_device("/dev/null"))
+    h.expect_error("output-dev-null-external-data", save(layer_norm_model(256), os.path.join(d, "big.onnx")),
+                   ["-o", "/dev/null", "--emit=onnx", "--external-data=always"], mention="/dev/null",
+                   contains="external data", out_dir="/dev")
     h.expect_ok("report-dev-null", [model, "-o", os.path.join(d, "o5.onnx"), "--report", "/dev/null"],
                 still_char_device("/dev/null"))
     h.expect_ok("output-dev-stdout", [model, "-o", "/dev/stdout", "--emit=onnx"],

@@ -15,10 +15,12 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace normopt {
 
@@ -68,12 +70,22 @@ class OutputFiles {
 public:
   /// Opens a new output for `path`.
   llvm::Expected<AtomicFile &> create(llvm::StringRef path);
+  /// Adds a temporary file another component wrote and owns (the
+  /// WeightStore's sink): renamed onto `target` with the other outputs,
+  /// then `onRenamed` runs. Left to its owner to remove if never committed.
+  void adopt(llvm::StringRef tempPath, llvm::StringRef target,
+             std::function<void()> onRenamed);
   /// Finishes every output, then renames each onto its target (so a full
   /// disk or a failing device stops them all before any is replaced).
   llvm::Error commit();
 
 private:
+  struct Adopted {
+    std::string tempPath, target;
+    std::function<void()> onRenamed;
+  };
   std::list<AtomicFile> files;
+  std::vector<Adopted> adopted;
 };
 
 /// Identifies the file `path` names (or would name), for telling that two

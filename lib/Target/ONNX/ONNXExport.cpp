@@ -13,6 +13,7 @@
 
 #include "norm-opt/Conversion/Passes.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+#include "norm-opt/Dialect/ONNX/IR/WeightStore.h"
 #include "norm-opt/Support/OutputFile.h"
 
 #include "ONNXTextWriter.h"
@@ -592,6 +593,32 @@ LogicalResult mlir::onnxir::exportONNX(ModuleOp module, llvm::raw_ostream &os,
   return success();
 }
 
+/// Writes `bytes` at `offset` of `fd`: with copy_file_range from the file
+/// they are mapped from (`where`), so unchanged weights go file to file
+/// without passing through this process; else with pwrite.
+static LogicalResult copyBytes(ArrayRef<char> bytes, std::optional<FileRange> where, int fd,
+                               uint64_t offset) {
+  size_t done = 0;
+  if (where) {
+    loff_t in = loff_t(where->offset), out = loff_t(offset);
+    while (done < bytes.size()) {
+      ssize_t n = ::copy_file_range(where->fd, &in, fd, &out, bytes.size() - done, 0);
+      if (n <= 0)
+        break; // Not supported between these files (or a short file): pwrite.
+      done += size_t(n);
+    }
+  }
+  while (done < bytes.size()) {
+    ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done, off_t(offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return failure();
+    done += size_t(n);
+  }
+  return success();
+}
+
 LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
                                            const ExportOptions &options) {
   Location loc = FileLineColLoc::get(module.getContext(), path, 0, 0);
@@ -639,35 +666,48 @@ LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
   bool external = options.externalData.value_or(
       module->hasAttr("onnx.external_data") || streamedBytes > (size_t(2) << 30) - (64 << 20));
 
+  // External data: tensors the WeightStore already wrote into this output's
+  // data file (the sink) stay where they are; the others are appended,
+  // copied file to file when they are mapped from an input file.
+  WeightStore &store = WeightStore::get(module.getContext());
   normopt::AtomicFile *dataFile = nullptr;
+  std::optional<WeightStore::Sink> sink;
+  std::vector<std::pair<uint64_t, uint64_t>> liveRanges;
   if (external && !exporter.streamed.empty()) {
     std::string dataPath = path.str() + ".data";
-    dataFile = create(dataPath);
-    if (!dataFile)
-      return failure();
-    if (dataFile->writesThrough())
-      return emitError(loc) << "cannot write external data to '" << dataPath
-                            << "', which is not a regular file";
+    sink = store.getSink(dataPath);
+    int fd;
+    uint64_t offset = 0;
+    if (sink) {
+      fd = sink->fd;
+      offset = sink->size;
+    } else {
+      // Nothing is created next to a device or FIFO output (/dev/null.data).
+      if (llvm::sys::fs::exists(path) && !llvm::sys::fs::is_regular_file(path))
+        return emitError(loc) << "cannot write external data next to '" << path
+                              << "', which is not a regular file (use --external-data=never)";
+      dataFile = create(dataPath);
+      if (!dataFile)
+        return failure();
+      if (dataFile->writesThrough())
+        return emitError(loc) << "cannot write external data to '" << dataPath
+                              << "', which is not a regular file";
+      fd = dataFile->descriptor();
+    }
     std::string location = llvm::sys::path::filename(dataPath).str();
-    size_t offset = 0;
     for (const StreamedTensor &s : exporter.streamed) {
-      // Align each tensor so that a reader can map it in place.
-      size_t aligned = (offset + 63) & ~size_t(63);
-      if (aligned != offset) {
-        std::vector<char> zeros(aligned - offset, 0);
-        if (::write(dataFile->descriptor(), zeros.data(), zeros.size()) !=
-            ssize_t(zeros.size()))
+      std::optional<FileRange> where = store.locate(s.bytes);
+      uint64_t tensorOffset;
+      if (sink && where && where->inSink) {
+        tensorOffset = where->offset;
+      } else {
+        // Align each tensor so that a reader can map it in place.
+        tensorOffset = (offset + 63) & ~uint64_t(63);
+        if (failed(copyBytes(s.bytes, where, fd, tensorOffset)))
           return emitError(loc) << "cannot write external data: " << std::strerror(errno);
-        offset = aligned;
+        offset = tensorOffset + s.bytes.size();
       }
-      size_t written = 0;
-      while (written < s.bytes.size()) {
-        ssize_t n = ::write(dataFile->descriptor(), s.bytes.data() + written,
-                            s.bytes.size() - written);
-        if (n <= 0)
-          return emitError(loc) << "cannot write external data: " << std::strerror(errno);
-        written += n;
-      }
+      liveRanges.push_back({tensorOffset, s.bytes.size()});
       onnx::TensorProto &tensor =
           *model.mutable_graph()->mutable_initializer(s.initializerIndex);
       tensor.set_data_location(onnx::TensorProto::EXTERNAL);
@@ -677,9 +717,8 @@ LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
         entry->set_value(std::move(value));
       };
       addEntry("location", location);
-      addEntry("offset", std::to_string(offset));
+      addEntry("offset", std::to_string(tensorOffset));
       addEntry("length", std::to_string(s.bytes.size()));
-      offset += s.bytes.size();
     }
     exporter.streamed.clear();
   }
@@ -692,6 +731,12 @@ LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
     if (!writeModel(model, exporter.streamed, out) || !out.Flush())
       return emitError(loc) << "cannot write '" << path << "': "
                             << std::strerror(out.GetErrno() ? out.GetErrno() : EIO);
+  }
+  if (sink) {
+    // The store's temporary joins the other outputs: renamed with them.
+    std::string dataPath = path.str() + ".data";
+    outputs.adopt(sink->tempPath, dataPath,
+                  [&store, liveRanges] { store.commitSink(liveRanges); });
   }
   return commitOwn();
 }

@@ -12,6 +12,7 @@
 #include "norm-opt/Dialect/ONNX/IR/ONNXTypes.h"
 
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+#include "norm-opt/Dialect/ONNX/IR/WeightStore.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -45,10 +46,9 @@ using namespace mlir::onnxir;
 
 namespace {
 
-/// A read-only mapping of an external-data file, shared by the blobs that
-/// alias it.
+/// An external-data file, mapped read-only by the WeightStore.
 struct MappedFile {
-  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  ArrayRef<char> bytes;
 };
 
 class Importer {
@@ -289,13 +289,14 @@ Importer::mapExternalData(StringRef location, const onnx::TensorProto &tensor,
       (realFolder != "/" && openedRef[realFolder.size()] != '/'))
     return fail("resolves to '" + opened + "', outside the model's folder '" +
                 realFolder + "'");
-  auto buffer = llvm::MemoryBuffer::getOpenFile(
-      fd, dataPath, /*FileSize=*/uint64_t(status.st_size),
-      /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return fail("cannot be read: " + buffer.getError().message());
+  // Mapped by the WeightStore, sized by fstat.
+  std::string error;
+  FailureOr<ArrayRef<char>> bytes = WeightStore::get(context).mapInputFile(
+      fd, uint64_t(status.st_size), dataPath, error);
+  if (failed(bytes))
+    return fail("cannot be read: " + error);
   mapped = std::make_shared<MappedFile>();
-  mapped->buffer = std::move(*buffer);
+  mapped->bytes = *bytes;
   return mapped;
 }
 
@@ -361,7 +362,7 @@ FailureOr<ElementsAttr> Importer::convertTensor(onnx::TensorProto &tensor,
         mapExternalData(location, tensor, loc);
     if (failed(mapped))
       return failure();
-    uint64_t fileSize = (*mapped)->buffer->getBufferSize();
+    uint64_t fileSize = (*mapped)->bytes.size();
     // Written so that nothing can overflow: offset <= size first.
     if (offset > fileSize || expectedBytes > fileSize - offset) {
       emitError(loc) << "tensor '" << tensor.name() << "' reads bytes " << offset
@@ -369,13 +370,8 @@ FailureOr<ElementsAttr> Importer::convertTensor(onnx::TensorProto &tensor,
                      << location << "', which has " << fileSize;
       return failure();
     }
-    ArrayRef<char> bytes((*mapped)->buffer->getBufferStart() + offset, expectedBytes);
-    std::shared_ptr<MappedFile> keepAlive = *mapped;
-    AsmResourceBlob blob(bytes, /*alignment=*/1,
-                         [keepAlive](void *, size_t, size_t) {},
-                         /*dataIsMutable=*/false);
-    return cast<ElementsAttr>(
-        DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
+    return WeightStore::get(context).createMappedElements(
+        type, blobName, (*mapped)->bytes.slice(offset, expectedBytes));
   }
 
   // raw_data: move the bytes into the blob without a copy when large.

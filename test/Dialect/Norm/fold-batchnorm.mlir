@@ -493,7 +493,7 @@ func.func @fp16_overflow(%x: tensor<1x1x1x1xf16>) -> tensor<1x2x1x1xf16> {
   %m = onnx.initializer "m" = dense<[0.5, 1.0]> : tensor<2xf16> : tensor<2xf16>
   %v = onnx.initializer "v" = dense<[4.0, 1.0]> : tensor<2xf16> : tensor<2xf16>
   %y = onnx.Conv(%x, %w) : (tensor<1x1x1x1xf16>, tensor<2x1x1x1xf16>) -> tensor<1x2x1x1xf16> loc("conv")
-  // expected-warning @+1 {{norm-fold-batchnorm: folded weight of 'conv' loses precision in fp16: 1 value(s) overflow, 0 round with relative error above the unit roundoff}}
+  // expected-warning @+1 {{norm-fold-batchnorm: folded weight of 'conv' (onnx.Conv) in fp16: relative error 0.00e+00 (warning above 4.88e-04), 1 value(s) overflow}}
   %r = norm.batch_norm %y, %s, %b, %m, %v {epsilon = 0.0 : f32} : tensor<1x2x1x1xf16>, tensor<2xf16>, tensor<2xf16>, tensor<2xf16>, tensor<2xf16> -> tensor<1x2x1x1xf16>
   return %r : tensor<1x2x1x1xf16>
 }

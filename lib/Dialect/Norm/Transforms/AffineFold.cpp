@@ -4,13 +4,19 @@
 
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+#include "norm-opt/Dialect/ONNX/IR/ONNXTypes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include "mlir/IR/Threading.h"
+
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <mutex>
 
 using namespace mlir;
 using namespace mlir::norm;
@@ -18,15 +24,31 @@ using namespace mlir::onnxir;
 
 namespace {
 
-/// A node's name for messages: `'name' (onnx.Op)` or `onnx.Op`.
+/// A node's name for messages: `'name' (onnx.Op)`, or for an unnamed node
+/// `onnx.Op producing 'output'`.
 std::string describe(Operation *op) {
   StringRef name = getNodeName(op);
   std::string kind = op->getName().getStringRef().str();
   if (auto node = dyn_cast<NodeOp>(op))
     kind = node.getOpType().str();
-  if (name.empty())
-    return kind;
-  return ("'" + name + "' (" + kind + ")").str();
+  if (!name.empty())
+    return ("'" + name + "' (" + kind + ")").str();
+  if (auto outputs = op->getAttrOfType<ArrayAttr>(kOutputNamesAttr))
+    if (!outputs.empty())
+      if (auto output = dyn_cast<StringAttr>(outputs[0]); output && !output.empty())
+        return kind + " producing '" + output.str() + "'";
+  return kind;
+}
+
+/// Why norm-opt cannot rewrite a weight of `type`, or "".
+std::string unsupportedWeightReason(Operation *op, Type elementType) {
+  if (getFloatFormat(elementType))
+    return "";
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << describe(op) << " has a weight of element type " << elementType
+     << ", which norm-opt does not rewrite (fp32, fp16, bf16 and fp64 only)";
+  return text;
 }
 
 /// A static 2-D float tensor type, or null.
@@ -110,6 +132,211 @@ float getGemmAttr(Operation *op, StringRef name) {
   if (auto attr = op->getAttrOfType<FloatAttr>(name))
     return attr.getValueAsDouble();
   return 1.0f;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Streaming weights: a new weight is written once, block of rows by block of
+// rows, straight from the old one (no float64 copy of a whole matrix)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// A constant float tensor's stored bytes, viewed where they are (copied
+/// only when the attribute is a splat).
+struct StoredTensor {
+  ArrayRef<char> bytes;
+  std::vector<char> storage;
+  FloatFormat format = FloatFormat::F32;
+  RankedTensorType type;
+
+  LogicalResult init(Value value) {
+    ElementsAttr attr = getConstantValue(value);
+    type = attr ? dyn_cast<RankedTensorType>(attr.getType()) : RankedTensorType();
+    if (!type || !type.hasStaticShape())
+      return failure();
+    std::optional<FloatFormat> stored = getFloatFormat(type.getElementType());
+    if (!stored)
+      return failure();
+    format = *stored;
+    bytes = getRawBytes(attr, storage);
+    if (bytes.size() != size_t(type.getNumElements()) * getByteWidth(format))
+      return failure();
+    return success();
+  }
+  size_t width() const { return getByteWidth(format); }
+};
+
+/// Rows per block: enough to amortize the per-block work, at most ~16 MB of
+/// float64 per block (two blocks are in flight on two cores).
+int64_t rowsPerBlock(int64_t cols) {
+  return std::clamp<int64_t>((int64_t(16) << 20) / (std::max<int64_t>(cols, 1) * 8), 1, 64);
+}
+
+/// `W' = diag(rowGain) W diag(colGain)` for a logical `[K, N]` matrix `W`,
+/// read as stored (`[K, N]`, or `[N, K]` when `srcTransposed`) and written
+/// in the layout the new weight has. With `shift`, also
+/// `shiftProduct[n] = sum_k shift[k] W[k, n]` of the unscaled `W`.
+struct MatrixFold {
+  int64_t k = 0, n = 0;
+  ArrayRef<double> rowGain, colGain, shift;
+  bool srcTransposed = false, dstTransposed = false;
+};
+
+RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const MatrixFold &fold,
+                         char *dst, std::vector<double> &shiftProduct) {
+  int64_t rows = fold.srcTransposed ? fold.n : fold.k;
+  int64_t cols = fold.srcTransposed ? fold.k : fold.n;
+  ArrayRef<double> gainOfRow = fold.srcTransposed ? fold.colGain : fold.rowGain;
+  ArrayRef<double> gainOfCol = fold.srcTransposed ? fold.rowGain : fold.colGain;
+  bool transpose = fold.srcTransposed != fold.dstTransposed;
+  bool withShift = !fold.shift.empty();
+  shiftProduct.assign(withShift ? fold.n : 0, 0.0);
+  size_t width = src.width();
+  int64_t block = rowsPerBlock(cols);
+  int64_t blocks = (rows + block - 1) / block;
+
+  std::mutex mutex;
+  RoundingStats total;
+  parallelFor(context, 0, blocks, [&](size_t b) {
+    int64_t first = int64_t(b) * block, count = std::min(block, rows - first);
+    std::vector<double> values(size_t(count * cols));
+    std::vector<double> columnShift(withShift && !fold.srcTransposed ? cols : 0, 0.0);
+    RoundingStats stats;
+    for (int64_t r = 0; r < count; ++r) {
+      double *row = values.data() + r * cols;
+      int64_t i = first + r;
+      decodeToDouble(src.format, src.bytes.data() + i * cols * width, row, cols);
+      if (withShift) {
+        if (fold.srcTransposed) { // row i is W[:, i]: one output's dot product
+          double dot = 0;
+          for (int64_t j = 0; j < cols; ++j)
+            dot += fold.shift[j] * row[j];
+          shiftProduct[i] = dot;
+        } else if (double s = fold.shift[i]) {
+          for (int64_t j = 0; j < cols; ++j)
+            columnShift[j] += s * row[j];
+        }
+      }
+      double rowScale = gainOfRow.empty() ? 1.0 : gainOfRow[i];
+      if (gainOfCol.empty()) {
+        for (int64_t j = 0; j < cols; ++j)
+          row[j] *= rowScale;
+      } else {
+        for (int64_t j = 0; j < cols; ++j)
+          row[j] *= rowScale * gainOfCol[j];
+      }
+      if (!transpose)
+        encodeFromDouble(src.format, row, dst + i * cols * width, cols, &stats);
+    }
+    if (transpose) {
+      // Column j of this block is a run of `count` values of the new
+      // weight's row j.
+      std::vector<double> run(count);
+      for (int64_t j = 0; j < cols; ++j) {
+        for (int64_t r = 0; r < count; ++r)
+          run[r] = values[r * cols + j];
+        encodeFromDouble(src.format, run.data(), dst + (j * rows + first) * width, count,
+                         &stats);
+      }
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    total.merge(stats);
+    for (size_t j = 0; j < columnShift.size(); ++j)
+      shiftProduct[j] += columnShift[j];
+  });
+  return total;
+}
+
+/// Writes into `dst` the tensor `src` viewed as `[outer, n, inner]` with
+/// every fiber along the middle axis centered (its mean subtracted); with
+/// `dropLast`, the last entry of each fiber is left out (`[outer, n-1,
+/// inner]`).
+void centerFibers(MLIRContext *context, const StoredTensor &src, int64_t outer, int64_t n,
+                  int64_t inner, bool dropLast, char *dst) {
+  size_t width = src.width();
+  int64_t kept = dropLast ? n - 1 : n;
+  if (inner == 1) {
+    // Each fiber is a stored row.
+    int64_t block = rowsPerBlock(n);
+    int64_t blocks = (outer + block - 1) / block;
+    parallelFor(context, 0, blocks, [&](size_t b) {
+      std::vector<double> row(n);
+      for (int64_t o = int64_t(b) * block; o < std::min(outer, int64_t(b + 1) * block); ++o) {
+        decodeToDouble(src.format, src.bytes.data() + o * n * width, row.data(), n);
+        double sum = 0;
+        for (double v : row)
+          sum += v;
+        double mean = sum / double(n);
+        for (double &v : row)
+          v -= mean;
+        encodeFromDouble(src.format, row.data(), dst + o * kept * width, kept);
+      }
+    });
+    return;
+  }
+  // Fibers are strided: one pass for the means, one to write.
+  std::vector<double> means(size_t(outer * inner), 0.0);
+  std::vector<double> row(inner);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t k = 0; k < n; ++k) {
+      decodeToDouble(src.format, src.bytes.data() + (o * n + k) * inner * width, row.data(),
+                     inner);
+      double *sums = means.data() + o * inner;
+      for (int64_t i = 0; i < inner; ++i)
+        sums[i] += row[i];
+    }
+  for (double &m : means)
+    m /= double(n);
+  int64_t rows = outer * n;
+  int64_t block = rowsPerBlock(inner);
+  int64_t blocks = (rows + block - 1) / block;
+  parallelFor(context, 0, blocks, [&](size_t b) {
+    std::vector<double> values(inner);
+    for (int64_t r = int64_t(b) * block; r < std::min(rows, int64_t(b + 1) * block); ++r) {
+      int64_t o = r / n, k = r % n;
+      if (k >= kept)
+        continue;
+      decodeToDouble(src.format, src.bytes.data() + r * inner * width, values.data(), inner);
+      const double *mean = means.data() + o * inner;
+      for (int64_t i = 0; i < inner; ++i)
+        values[i] -= mean[i];
+      encodeFromDouble(src.format, values.data(), dst + (o * kept + k) * inner * width, inner);
+    }
+  });
+}
+
+/// A new initializer of `type` named `name`, written once by `fill`.
+FailureOr<Value> createStreamedWeight(OpBuilder &builder, Location loc, StringRef name,
+                                      RankedTensorType type,
+                                      function_ref<void(char *)> fill) {
+  return createInitializer(builder, loc, name, type,
+                           [&](MutableArrayRef<char> bytes) { fill(bytes.data()); });
+}
+
+/// The loss to report for a folded tensor, if it lost more than rounding a
+/// normal value can (its type's unit roundoff) or overflowed.
+std::optional<PrecisionLoss> lossOf(Operation *layer, StringRef what, Type elementType,
+                                    const RoundingStats &stats) {
+  std::optional<FloatFormat> format = getFloatFormat(elementType);
+  if (!format)
+    return std::nullopt;
+  if (stats.overflowed == 0 && stats.relativeError() <= getUnitRoundoff(*format))
+    return std::nullopt;
+  return PrecisionLoss{layer, what.str(), elementType, stats};
+}
+
+/// Rounds `values` to `elementType` as a whole-tensor figure (for the small
+/// float64 vectors that become biases).
+RoundingStats roundingOf(Type elementType, ArrayRef<double> values) {
+  RoundingStats stats;
+  std::optional<FloatFormat> format = getFloatFormat(elementType);
+  if (!format)
+    return stats;
+  std::vector<char> scratch(values.size() * getByteWidth(*format));
+  encodeFromDouble(*format, values.data(), scratch.data(), values.size(), &stats);
+  return stats;
 }
 
 } // namespace
@@ -203,17 +430,6 @@ Type LinearLayer::getWeightElementType() const {
   return cast<ShapedType>(weightConstant.getType()).getElementType();
 }
 
-std::vector<double> LinearLayer::readWeight() const {
-  std::vector<double> stored = *getConstantAsDoubles(weightConstant);
-  if (!storedTransposed)
-    return stored;
-  std::vector<double> w(k * n);
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t c = 0; c < k; ++c)
-      w[c * n + r] = stored[r * k + c];
-  return w;
-}
-
 std::vector<double> LinearLayer::readBias() const {
   std::vector<double> bias(n, 0.0);
   if (!biasValue)
@@ -227,29 +443,19 @@ std::vector<double> LinearLayer::readBias() const {
   return bias;
 }
 
-void LinearLayer::replaceWeight(RewriterBase &rewriter, ArrayRef<double> weight,
-                                StringRef suffix) const {
-  assert(int64_t(weight.size()) == k * n && "weight of the wrong size");
-  OpBuilder::InsertionGuard guard(rewriter);
-  rewriter.setInsertionPoint(op);
-  // A Gemm keeps its transB layout; a MatMul reads the new weight directly,
-  // dropping a Transpose it read through.
-  bool keepTransposed = isGemm && cast<GemmOp>(op).getTransB().value_or(0) != 0;
-  std::vector<double> stored(weight.begin(), weight.end());
-  SmallVector<int64_t> shape{k, n};
-  if (keepTransposed) {
-    shape = {n, k};
-    for (int64_t r = 0; r < k; ++r)
-      for (int64_t c = 0; c < n; ++c)
-        stored[c * k + r] = weight[r * n + c];
-  }
-  StringRef base = initializerName(weightOperand);
-  std::string name = (base.empty() ? baseNameOf(op) : base.str()) + suffix.str();
-  Value newWeight = createFloatInitializer(rewriter, weightOperand.getLoc(), name,
-                                           getWeightElementType(), shape, stored);
+bool LinearLayer::newWeightTransposed() const {
+  return isGemm && cast<GemmOp>(op).getTransB().value_or(0) != 0;
+}
+
+void LinearLayer::replaceWeight(RewriterBase &rewriter, Value newWeight) const {
   Value old = weightOperand;
   rewriter.modifyOpInPlace(op, [&] { op->setOperand(1, newWeight); });
   eraseIfUnused(rewriter, old);
+}
+
+std::string LinearLayer::newWeightName(StringRef suffix) const {
+  StringRef base = initializerName(weightOperand);
+  return (base.empty() ? baseNameOf(op) : base.str()) + suffix.str();
 }
 
 void LinearLayer::replaceBias(RewriterBase &rewriter, ArrayRef<double> bias,
@@ -360,7 +566,10 @@ FailureOr<std::vector<double>> mlir::norm::readLastDimVector(Value weight, int64
 
 LogicalResult mlir::norm::checkAffineFold(ArrayRef<LinearLayer> readers,
                                           const ChannelAffine &map, std::string &reason) {
-  for (const LinearLayer &layer : readers)
+  for (const LinearLayer &layer : readers) {
+    reason = unsupportedWeightReason(layer.getOp(), layer.getWeightElementType());
+    if (!reason.empty())
+      return failure();
     if (layer.getInputSize() != int64_t(map.gain.size())) {
       reason = llvm::formatv("{0} has a weight of {1} rows for a hidden size of {2}",
                              describe(layer.getOp()), layer.getInputSize(),
@@ -368,68 +577,53 @@ LogicalResult mlir::norm::checkAffineFold(ArrayRef<LinearLayer> readers,
                    .str();
       return failure();
     }
+  }
   return success();
 }
 
-bool mlir::norm::checkRounding(Type elementType, ArrayRef<double> exact,
-                               PrecisionLoss &loss) {
-  loss.elementType = elementType;
-  auto floatType = dyn_cast<FloatType>(elementType);
-  if (!floatType || floatType.isF64())
-    return false;
-  const llvm::fltSemantics &semantics = floatType.getFloatSemantics();
-  // Unit roundoff 2^-p of a p-bit significand: a normal value never rounds
-  // with a larger relative error.
-  double unitRoundoff =
-      std::ldexp(1.0, -int(llvm::APFloat::semanticsPrecision(semantics)));
-  for (double v : exact) {
-    llvm::APFloat f(v);
-    bool lostInfo;
-    f.convert(semantics, llvm::APFloat::rmNearestTiesToEven, &lostInfo);
-    if (f.isInfinity() && std::isfinite(v)) {
-      ++loss.overflowed;
-      continue;
-    }
-    if (v == 0)
-      continue;
-    double rel = std::fabs(f.convertToDouble() - v) / std::fabs(v);
-    loss.maxRelativeError = std::max(loss.maxRelativeError, rel);
-    if (rel > unitRoundoff)
-      ++loss.imprecise;
-  }
-  return loss.overflowed || loss.imprecise;
-}
-
-SmallVector<PrecisionLoss> mlir::norm::foldAffineIntoReaders(
-    RewriterBase &rewriter, MutableArrayRef<LinearLayer> readers, const ChannelAffine &map) {
+FailureOr<SmallVector<PrecisionLoss>>
+mlir::norm::foldAffineIntoReaders(RewriterBase &rewriter, MutableArrayRef<LinearLayer> readers,
+                                  const ChannelAffine &map) {
   SmallVector<PrecisionLoss> losses;
   bool hasShift = llvm::any_of(map.shift, [](double v) { return v != 0.0; });
   for (LinearLayer &layer : readers) {
+    Operation *op = layer.getOp();
+    StoredTensor src;
+    if (failed(src.init(layer.getWeightConstant())))
+      return op->emitError("cannot read the weight of ") << describe(op);
     int64_t k = layer.getInputSize(), n = layer.getOutputSize();
-    std::vector<double> w = layer.readWeight();
-    std::vector<double> bias;
+    MatrixFold fold;
+    fold.k = k;
+    fold.n = n;
+    fold.rowGain = map.gain;
+    if (hasShift)
+      fold.shift = map.shift;
+    fold.srcTransposed = layer.isStoredTransposed();
+    fold.dstTransposed = layer.newWeightTransposed();
+    Type elementType = layer.getWeightElementType();
+    auto type = RankedTensorType::get(fold.dstTransposed ? ArrayRef<int64_t>{n, k}
+                                                         : ArrayRef<int64_t>{k, n},
+                                      elementType);
+    RoundingStats stats;
+    std::vector<double> shiftProduct;
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPoint(op);
+    FailureOr<Value> weight = createStreamedWeight(
+        rewriter, layer.getWeightConstant().getLoc(), layer.newWeightName("_folded"), type,
+        [&](char *dst) { stats = foldMatrix(op->getContext(), src, fold, dst, shiftProduct); });
+    if (failed(weight))
+      return failure();
+    if (auto loss = lossOf(op, "weight", elementType, stats))
+      losses.push_back(*loss);
+    layer.replaceWeight(rewriter, *weight);
     if (hasShift) {
       // c' = c + shift W, from the unscaled W.
-      bias = layer.readBias();
-      for (int64_t r = 0; r < k; ++r)
-        if (double s = map.shift[r])
-          for (int64_t c = 0; c < n; ++c)
-            bias[c] += s * w[r * n + c];
-    }
-    for (int64_t r = 0; r < k; ++r)
-      for (int64_t c = 0; c < n; ++c)
-        w[r * n + c] *= map.gain[r];
-
-    Type elementType = layer.getWeightElementType();
-    PrecisionLoss weightLoss{layer.getOp(), "weight"};
-    if (checkRounding(elementType, w, weightLoss))
-      losses.push_back(weightLoss);
-    layer.replaceWeight(rewriter, w, "_folded");
-    if (hasShift) {
-      PrecisionLoss biasLoss{layer.getOp(), "bias"};
-      if (checkRounding(cast<ShapedType>(layer.getProduct().getType()).getElementType(),
-                        bias, biasLoss))
-        losses.push_back(biasLoss);
+      std::vector<double> bias = layer.readBias();
+      for (int64_t j = 0; j < n; ++j)
+        bias[j] += shiftProduct[j];
+      Type biasType = cast<ShapedType>(layer.getProduct().getType()).getElementType();
+      if (auto loss = lossOf(op, "bias", biasType, roundingOf(biasType, bias)))
+        losses.push_back(*loss);
       layer.replaceBias(rewriter, bias, "_folded");
     }
   }
@@ -464,17 +658,22 @@ static const char *typeName(Type type) {
   return "float";
 }
 
-void mlir::norm::warnPrecisionLosses(Operation *norm, StringRef pass,
-                                     ArrayRef<PrecisionLoss> losses) {
-  for (const PrecisionLoss &loss : losses) {
-    std::string message = llvm::formatv(
-        "folded {0} of '{1}' loses precision in {2}: {3} value(s) overflow, "
-        "{4} round with relative error above the unit roundoff (max {5:e2})",
-        loss.what, getNodeName(loss.layer), typeName(loss.elementType),
-        loss.overflowed, loss.imprecise, loss.maxRelativeError);
+LogicalResult mlir::norm::warnPrecisionLosses(Operation *norm, StringRef pass,
+                                              FailureOr<SmallVector<PrecisionLoss>> losses) {
+  if (failed(losses))
+    return failure();
+  for (const PrecisionLoss &loss : *losses) {
+    double unitRoundoff = getUnitRoundoff(*getFloatFormat(loss.elementType));
+    std::string message =
+        llvm::formatv("folded {0} of {1} in {2}: relative error {3:e2} (warning above {4:e2}), "
+                      "{5} value(s) overflow",
+                      loss.what, describe(loss.layer), typeName(loss.elementType),
+                      loss.stats.relativeError(), unitRoundoff, loss.stats.overflowed)
+            .str();
     norm->emitWarning() << pass << ": " << message;
     recordNormAction(norm, pass, "warning", message);
   }
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -507,45 +706,36 @@ static std::string derivedWeightName(Value value, StringRef suffix) {
   return name + "_" + suffix.str();
 }
 
-/// `values` (row-major, `shape`) without the last entry along `axis`.
-static std::vector<double> dropLastAlongAxis(ArrayRef<double> values,
-                                             ArrayRef<int64_t> shape, int64_t axis) {
-  int64_t n = shape[axis], inner = 1;
-  for (int64_t d = axis + 1; d < int64_t(shape.size()); ++d)
-    inner *= shape[d];
-  std::vector<double> kept;
-  kept.reserve(values.size() / n * (n - 1));
-  for (size_t i = 0; i < values.size(); ++i)
-    if ((int64_t(i) / inner) % n != n - 1)
-      kept.push_back(values[i]);
-  return kept;
-}
-
 FailureOr<Value> mlir::norm::createCenteredConstant(OpBuilder &builder,
                                                     Value value, int64_t axis,
                                                     bool dropLast) {
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  std::optional<std::vector<double>> values = getConstantAsDoubles(value);
+  StoredTensor src;
   Operation *def = value.getDefiningOp();
-  if (!type || !type.hasStaticShape() || !values || !def ||
-      !isa<FloatType>(type.getElementType()))
+  if (!def || failed(src.init(value)))
     return emitError(value.getLoc(), "cannot center a weight that is not a "
                                      "float constant of static shape");
-  SmallVector<int64_t> shape(type.getShape());
-  bool alongHidden = axis >= 0 && axis < type.getRank() && shape[axis] > 1;
-  if (alongHidden)
-    centerAlongAxis(*values, shape, axis);
-  else
-    std::fill(values->begin(), values->end(), 0.0); // Broadcast: its own mean.
-  if (dropLast && alongHidden) {
-    *values = dropLastAlongAxis(*values, shape, axis);
-    --shape[axis];
+  SmallVector<int64_t> shape(src.type.getShape());
+  bool alongHidden = axis >= 0 && axis < src.type.getRank() && shape[axis] > 1;
+  int64_t outer = 1, inner = 1, n = alongHidden ? shape[axis] : 1;
+  if (alongHidden) {
+    for (int64_t d = 0; d < axis; ++d)
+      outer *= shape[d];
+    for (int64_t d = axis + 1; d < src.type.getRank(); ++d)
+      inner *= shape[d];
   }
+  if (dropLast && alongHidden)
+    --shape[axis];
+  auto type = RankedTensorType::get(shape, src.type.getElementType());
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPoint(def);
-  return createFloatInitializer(builder, def->getLoc(),
-                                derivedWeightName(value, dropLast ? "compressed" : "centered"),
-                                type.getElementType(), shape, *values);
+  return createStreamedWeight(
+      builder, def->getLoc(), derivedWeightName(value, dropLast ? "compressed" : "centered"),
+      type, [&](char *dst) {
+        if (alongHidden)
+          centerFibers(builder.getContext(), src, outer, n, inner, dropLast && alongHidden, dst);
+        else // Broadcast along the axis: each value is its own mean.
+          std::memset(dst, 0, size_t(type.getNumElements()) * src.width());
+      });
 }
 
 
@@ -556,6 +746,9 @@ FailureOr<Value> mlir::norm::createCenteredConstant(OpBuilder &builder,
 LogicalResult mlir::norm::checkOutputAffineFold(const LinearLayer &layer,
                                                 const ChannelAffine &map,
                                                 std::string &reason) {
+  reason = unsupportedWeightReason(layer.getOp(), layer.getWeightElementType());
+  if (!reason.empty())
+    return failure();
   if (layer.getOutputSize() != int64_t(map.gain.size())) {
     reason = llvm::formatv("{0} has {1} outputs for {2} channels",
                            describe(layer.getOp()), layer.getOutputSize(),
@@ -566,31 +759,49 @@ LogicalResult mlir::norm::checkOutputAffineFold(const LinearLayer &layer,
   return success();
 }
 
-SmallVector<PrecisionLoss> mlir::norm::foldAffineIntoOutputs(RewriterBase &rewriter,
-                                                             LinearLayer &layer,
-                                                             const ChannelAffine &map) {
+FailureOr<SmallVector<PrecisionLoss>>
+mlir::norm::foldAffineIntoOutputs(RewriterBase &rewriter, LinearLayer &layer,
+                                  const ChannelAffine &map) {
   SmallVector<PrecisionLoss> losses;
+  Operation *op = layer.getOp();
+  StoredTensor src;
+  if (failed(src.init(layer.getWeightConstant())))
+    return op->emitError("cannot read the weight of ") << describe(op);
   int64_t k = layer.getInputSize(), n = layer.getOutputSize();
-  std::vector<double> w = layer.readWeight();
-  for (int64_t r = 0; r < k; ++r)
-    for (int64_t c = 0; c < n; ++c)
-      w[r * n + c] *= map.gain[c];
+  MatrixFold fold;
+  fold.k = k;
+  fold.n = n;
+  fold.colGain = map.gain;
+  fold.srcTransposed = layer.isStoredTransposed();
+  fold.dstTransposed = layer.newWeightTransposed();
+  Type elementType = layer.getWeightElementType();
+  auto type = RankedTensorType::get(fold.dstTransposed ? ArrayRef<int64_t>{n, k}
+                                                       : ArrayRef<int64_t>{k, n},
+                                    elementType);
+  RoundingStats stats;
+  std::vector<double> unused;
+  {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPoint(op);
+    FailureOr<Value> weight = createStreamedWeight(
+        rewriter, layer.getWeightConstant().getLoc(), layer.newWeightName("_folded"), type,
+        [&](char *dst) { stats = foldMatrix(op->getContext(), src, fold, dst, unused); });
+    if (failed(weight))
+      return failure();
+    if (auto loss = lossOf(op, "weight", elementType, stats))
+      losses.push_back(*loss);
+    layer.replaceWeight(rewriter, *weight);
+  }
   // A Gemm computes alpha * (x W + c): the shift enters c divided by alpha.
-  double alpha = isa<GemmOp>(layer.getOp()) ? getGemmAttr(layer.getOp(), "alpha") : 1.0;
+  double alpha = isa<GemmOp>(op) ? getGemmAttr(op, "alpha") : 1.0;
   bool hasShift = llvm::any_of(map.shift, [](double v) { return v != 0.0; });
   std::vector<double> bias = layer.readBias();
   for (int64_t c = 0; c < n; ++c)
     bias[c] = map.gain[c] * bias[c] + (hasShift ? map.shift[c] / alpha : 0.0);
-
-  PrecisionLoss weightLoss{layer.getOp(), "weight"};
-  if (checkRounding(layer.getWeightElementType(), w, weightLoss))
-    losses.push_back(weightLoss);
-  layer.replaceWeight(rewriter, w, "_folded");
   if (layer.hasBias() || hasShift) {
-    PrecisionLoss biasLoss{layer.getOp(), "bias"};
-    if (checkRounding(cast<ShapedType>(layer.getProduct().getType()).getElementType(), bias,
-                      biasLoss))
-      losses.push_back(biasLoss);
+    Type biasType = cast<ShapedType>(layer.getProduct().getType()).getElementType();
+    if (auto loss = lossOf(op, "bias", biasType, roundingOf(biasType, bias)))
+      losses.push_back(*loss);
     layer.replaceBias(rewriter, bias, "_folded");
   }
   return losses;
@@ -625,6 +836,9 @@ FailureOr<int64_t> mlir::norm::matchConvOutputChannels(Operation *conv, std::str
     reason = describe(conv) + " has a weight that is not a static float constant";
     return failure();
   }
+  reason = unsupportedWeightReason(conv, type.getElementType());
+  if (!reason.empty())
+    return failure();
   auto groupAttr = conv->getAttrOfType<IntegerAttr>("group");
   int64_t group = groupAttr ? groupAttr.getInt() : 1;
   if (group < 1 || (isa<ConvTransposeOp>(conv) && type.getDimSize(0) % group != 0)) {
@@ -643,27 +857,32 @@ FailureOr<int64_t> mlir::norm::matchConvOutputChannels(Operation *conv, std::str
   return channels;
 }
 
-SmallVector<PrecisionLoss> mlir::norm::foldAffineIntoConvOutputs(RewriterBase &rewriter,
-                                                                 Operation *conv,
-                                                                 const ChannelAffine &map) {
+FailureOr<SmallVector<PrecisionLoss>>
+mlir::norm::foldAffineIntoConvOutputs(RewriterBase &rewriter, Operation *conv,
+                                      const ChannelAffine &map) {
   SmallVector<PrecisionLoss> losses;
   Value weight = conv->getOperand(1);
-  auto type = cast<RankedTensorType>(weight.getType());
-  std::vector<double> w = *getConstantAsDoubles(weight);
+  StoredTensor src;
+  if (failed(src.init(weight)))
+    return conv->emitError("cannot read the weight of ") << describe(conv);
+  RankedTensorType type = src.type;
   int64_t dim0 = type.getDimSize(0), dim1 = type.getDimSize(1);
-  int64_t inner = type.getNumElements() / (dim0 * dim1);
+  int64_t inner = type.getNumElements() / std::max<int64_t>(dim0 * dim1, 1);
   auto groupAttr = conv->getAttrOfType<IntegerAttr>("group");
   int64_t group = groupAttr ? groupAttr.getInt() : 1;
+  // Conv: W[o, i/g, k...] feeds output channel o. ConvTranspose:
+  // W[i, o mod (C_out/g), k...] feeds output channel
+  // (i / (C_in/g)) * (C_out/g) + j, the group of input channel i.
+  std::vector<double> gainOfRow(size_t(dim0 * dim1));
   for (int64_t i = 0; i < dim0; ++i)
-    for (int64_t j = 0; j < dim1; ++j) {
-      // Conv: W[o, i/g, k...] feeds output channel o. ConvTranspose:
-      // W[i, o mod (C_out/g), k...] feeds output channel
-      // (i / (C_in/g)) * (C_out/g) + j, the group of input channel i.
-      int64_t channel = isa<ConvOp>(conv) ? i : (i / (dim0 / group)) * dim1 + j;
-      double g = map.gain[channel];
-      for (int64_t e = 0; e < inner; ++e)
-        w[(i * dim1 + j) * inner + e] *= g;
-    }
+    for (int64_t j = 0; j < dim1; ++j)
+      gainOfRow[i * dim1 + j] =
+          map.gain[isa<ConvOp>(conv) ? i : (i / (dim0 / group)) * dim1 + j];
+  MatrixFold fold;
+  fold.k = dim0 * dim1;
+  fold.n = inner;
+  fold.rowGain = gainOfRow;
+
   int64_t channels = map.gain.size();
   std::vector<double> bias(channels, 0.0);
   Value oldBias = convBias(conv);
@@ -680,22 +899,26 @@ SmallVector<PrecisionLoss> mlir::norm::foldAffineIntoConvOutputs(RewriterBase &r
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(conv);
   Type elementType = type.getElementType();
-  PrecisionLoss weightLoss{conv, "weight"};
-  if (checkRounding(elementType, w, weightLoss))
-    losses.push_back(weightLoss);
   StringRef base = initializerName(weight);
   std::string name = (base.empty() ? baseNameOf(conv) + "/weight" : base.str()) + "_folded";
-  Value newWeight = createFloatInitializer(rewriter, weight.getLoc(), name, elementType,
-                                           type.getShape(), w);
-  rewriter.modifyOpInPlace(conv, [&] { conv->setOperand(1, newWeight); });
+  RoundingStats stats;
+  std::vector<double> unused;
+  FailureOr<Value> newWeight =
+      createStreamedWeight(rewriter, weight.getLoc(), name, type, [&](char *dst) {
+        stats = foldMatrix(conv->getContext(), src, fold, dst, unused);
+      });
+  if (failed(newWeight))
+    return failure();
+  if (auto loss = lossOf(conv, "weight", elementType, stats))
+    losses.push_back(*loss);
+  rewriter.modifyOpInPlace(conv, [&] { conv->setOperand(1, *newWeight); });
   eraseIfUnused(rewriter, weight);
   if (!oldBias && !hasShift)
     return losses;
 
   Type biasType = oldBias ? cast<ShapedType>(oldBias.getType()).getElementType() : elementType;
-  PrecisionLoss biasLoss{conv, "bias"};
-  if (checkRounding(biasType, bias, biasLoss))
-    losses.push_back(biasLoss);
+  if (auto loss = lossOf(conv, "bias", biasType, roundingOf(biasType, bias)))
+    losses.push_back(*loss);
   base = oldBias ? initializerName(oldBias) : StringRef();
   name = (base.empty() ? baseNameOf(conv) + "/bias" : base.str()) + "_folded";
   Value newBias = createFloatInitializer(rewriter, oldBias ? oldBias.getLoc() : conv->getLoc(),

@@ -25,6 +25,7 @@
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+#include "norm-opt/Dialect/ONNX/IR/WeightStore.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -396,7 +397,8 @@ LogicalResult foldIntoProducer(RewriterBase &rewriter, AffineSite &site, std::st
   auto apply = [&](auto fold) {
     for (const BiasRewrite &rewrite : biasRewrites)
       applyBiasRewrite(rewriter, rewrite);
-    warnPrecisionLosses(site.norm, kPassName, fold());
+    // A failed fold emitted its error; the pass fails at its end.
+    (void)warnPrecisionLosses(site.norm, kPassName, fold());
     return success();
   };
   auto step = [&](Operation *op, Value next) {
@@ -606,7 +608,8 @@ LogicalResult foldIntoConsumers(RewriterBase &rewriter, AffineSite &site, std::s
   }
   if (failed(checkAffineFold(*readers, current.map, reason)))
     return failure();
-  warnPrecisionLosses(site.norm, kPassName, foldAffineIntoReaders(rewriter, *readers, current.map));
+  (void)warnPrecisionLosses(site.norm, kPassName,
+                            foldAffineIntoReaders(rewriter, *readers, current.map));
   for (LinearLayer &layer : *readers)
     mergeBiasAdds(rewriter, layer.getOutput());
   chainEnd = current.value == site.output ? Value() : current.value;
@@ -737,4 +740,6 @@ void NormFoldBatchNormPass::runOnOperation() {
   IRRewriter rewriter(&getContext());
   for (BatchNormOp norm : norms)
     foldBatchNorm(rewriter, norm);
+  if (WeightStore::get(&getContext()).takeAllocationFailure())
+    signalPassFailure();
 }

@@ -111,13 +111,15 @@ std::optional<int64_t> getHiddenSize(Operation *op, const NormAffine &affine) {
   return std::nullopt;
 }
 
-/// Folds the affine part of one norm, or records why not.
-void foldNorm(RewriterBase &rewriter, Operation *op) {
+/// Folds the affine part of one norm, or records why not. Fails only when a
+/// new weight could not be stored (an error was emitted).
+LogicalResult foldNorm(RewriterBase &rewriter, Operation *op) {
   std::optional<NormAffine> affine = getNormAffine(op);
   if (!affine || (!affine->scale && !affine->bias))
-    return; // Already weightless: nothing to fold.
+    return success(); // Already weightless: nothing to fold.
   auto refuse = [&](const Twine &reason) {
     recordNormRefusal(op, kPassName, reason.str());
+    return success();
   };
 
   std::optional<int64_t> k = getHiddenSize(op, *affine);
@@ -151,7 +153,8 @@ void foldNorm(RewriterBase &rewriter, Operation *op) {
   if (failed(checkAffineFold(*readers, map, reason)))
     return refuse(reason);
 
-  warnPrecisionLosses(op, kPassName, foldAffineIntoReaders(rewriter, *readers, map));
+  if (failed(warnPrecisionLosses(op, kPassName, foldAffineIntoReaders(rewriter, *readers, map))))
+    return failure();
 
   Value oldScale = affine->scale, oldBias = affine->bias;
   dropAffineOperands(rewriter, op);
@@ -163,6 +166,7 @@ void foldNorm(RewriterBase &rewriter, Operation *op) {
                                  affine->bias ? (affine->scale ? " and bias" : "bias") : "",
                                  readers->size())
                        .str());
+  return success();
 }
 
 struct NormFoldWeightsPass
@@ -175,7 +179,8 @@ struct NormFoldWeightsPass
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : norms)
-      foldNorm(rewriter, op);
+      if (failed(foldNorm(rewriter, op)))
+        return signalPassFailure();
   }
 };
 

@@ -1,6 +1,8 @@
 //===- ONNXBuilder.cpp - creating ONNX nodes from passes ------------------===//
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXTypes.h"
+#include "norm-opt/Dialect/ONNX/IR/FloatCodec.h"
+#include "norm-opt/Dialect/ONNX/IR/WeightStore.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -30,6 +32,12 @@ Location mlir::onnxir::derivedNodeLoc(Location base, StringRef suffix) {
 static DenseElementsAttr floatElements(Type elementType, ArrayRef<int64_t> shape,
                                        ArrayRef<double> values) {
   auto type = RankedTensorType::get(shape, elementType);
+  if (std::optional<FloatFormat> format = getFloatFormat(elementType)) {
+    std::vector<char> bytes(values.size() * getByteWidth(*format));
+    encodeFromDouble(*format, values.data(), bytes.data(), values.size());
+    return denseFromRawBytes(type, bytes);
+  }
+  // Other float types (fp8, ...): APFloat, one value at a time.
   auto floatType = cast<FloatType>(elementType);
   SmallVector<APFloat> converted;
   converted.reserve(values.size());
@@ -60,6 +68,20 @@ Value mlir::onnxir::createFloatInitializer(OpBuilder &b, Location loc, StringRef
   b.setInsertionPointToStart(block);
   return InitializerOp::create(b, loc, value.getType(), name, value, false)
       .getResult();
+}
+
+FailureOr<Value> mlir::onnxir::createInitializer(OpBuilder &b, Location loc, StringRef name,
+                                                 ShapedType type,
+                                                 function_ref<void(MutableArrayRef<char>)> fill) {
+  std::string error;
+  FailureOr<NewWeight> weight = WeightStore::get(b.getContext()).allocate(type, name, error);
+  if (failed(weight))
+    return emitError(loc) << "cannot store the new weight '" << name << "': " << error;
+  fill(weight->getBytes());
+  ElementsAttr value = weight->finish();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(b.getInsertionBlock());
+  return InitializerOp::create(b, loc, type, name, value, false).getResult();
 }
 
 Value mlir::onnxir::createMeanOverTrailingDims(OpBuilder &b, Location loc,

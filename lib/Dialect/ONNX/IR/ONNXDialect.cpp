@@ -1,6 +1,7 @@
 //===- ONNXDialect.cpp - onnx dialect registration ------------------------===//
 #include "norm-opt/Dialect/ONNX/IR/ONNXDialect.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+#include "norm-opt/Dialect/ONNX/IR/WeightStore.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -16,6 +17,7 @@ using namespace mlir::onnxir;
 #include "norm-opt/Dialect/ONNX/IR/ONNXAttrs.cpp.inc"
 
 void ONNXDialect::initialize() {
+  weightStore = std::make_unique<WeightStore>();
   addOperations<
 #define GET_OP_LIST
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.cpp.inc"

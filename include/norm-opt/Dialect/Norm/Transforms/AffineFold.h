@@ -24,6 +24,8 @@
 #ifndef NORM_OPT_DIALECT_NORM_TRANSFORMS_AFFINEFOLD_H
 #define NORM_OPT_DIALECT_NORM_TRANSFORMS_AFFINEFOLD_H
 
+#include "norm-opt/Dialect/ONNX/IR/FloatCodec.h"
+
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Support/LLVM.h"
 
@@ -55,18 +57,24 @@ public:
   /// Whether the layer adds a bias.
   bool hasBias() const { return biasValue != nullptr; }
 
-  /// `W` as a row-major `[K, N]` matrix in float64.
-  std::vector<double> readWeight() const;
+  /// The constant holding `W`, and whether it is stored `[N, K]`.
+  Value getWeightConstant() const { return weightConstant; }
+  bool isStoredTransposed() const { return storedTransposed; }
+  /// Whether a replacement weight is stored `[N, K]`: a Gemm keeps its
+  /// transB layout; a MatMul reads a `[K, N]` weight directly, dropping a
+  /// Transpose it read through.
+  bool newWeightTransposed() const;
+  /// The name for a replacement weight: the old initializer's (else the
+  /// layer's) with `suffix`.
+  std::string newWeightName(StringRef suffix) const;
   /// `c` as `N` values in float64 (zeros without a bias), already scaled as
   /// the layer applies it (Gemm's `beta / alpha` taken into account so that
   /// `y = alpha * (x W + c)` for a Gemm).
   std::vector<double> readBias() const;
 
-  /// Replaces `W` by `weight` (row-major `[K, N]`, float64), stored once
-  /// rounded as a new initializer named after the old weight, in the layout
-  /// the layer reads it. The old weight is erased when nothing else reads it.
-  void replaceWeight(RewriterBase &rewriter, ArrayRef<double> weight,
-                     StringRef suffix) const;
+  /// Makes the layer read `newWeight` (in the newWeightTransposed layout)
+  /// as its weight. The old weight is erased when nothing else reads it.
+  void replaceWeight(RewriterBase &rewriter, Value newWeight) const;
   /// Replaces `c` by `bias` (`N` values), giving a layer without a bias one:
   /// a Gemm gets its `C`, a MatMul gets an `Add` after it.
   void replaceBias(RewriterBase &rewriter, ArrayRef<double> bias,
@@ -106,24 +114,23 @@ struct ChannelAffine {
 FailureOr<std::vector<double>> readLastDimVector(Value weight, int64_t k,
                                                  std::string &reason);
 
-/// A value that lost precision when a folded weight was rounded to its
-/// element type (fp16/bf16): the layer, how many values overflowed to
-/// infinity and how many were rounded with a relative error above the type's
-/// unit roundoff (they fell into the subnormal range or to zero).
+/// What rounding one folded tensor to its stored type lost, as one figure
+/// for the whole tensor (||W'_rounded - W'_exact|| / ||W'_exact||) and the
+/// count of values that overflowed. Only tensors that lost more than their
+/// type's unit roundoff, or overflowed, are listed (see Rationale.md).
 struct PrecisionLoss {
   Operation *layer;
   std::string what;
   /// The stored type the folded values were rounded to.
   Type elementType;
-  int64_t overflowed = 0;
-  int64_t imprecise = 0;
-  double maxRelativeError = 0;
+  onnxir::RoundingStats stats;
 };
 
 /// Reports each loss as a warning on `norm` and a `warning` record of `pass`
-/// in the report; the fold itself stands.
-void warnPrecisionLosses(Operation *norm, StringRef pass,
-                         ArrayRef<PrecisionLoss> losses);
+/// in the report; the fold itself stands. Fails when the fold itself failed
+/// (it then emitted an error: a new weight could not be stored).
+LogicalResult warnPrecisionLosses(Operation *norm, StringRef pass,
+                                  FailureOr<SmallVector<PrecisionLoss>> losses);
 
 /// Checks that `readers` can take `map` (the weight sizes fit `K`).
 LogicalResult checkAffineFold(ArrayRef<LinearLayer> readers,
@@ -132,14 +139,11 @@ LogicalResult checkAffineFold(ArrayRef<LinearLayer> readers,
 /// Folds `map` into every reader: `W' = diag(gain) W`, `c' = c + shift W`.
 /// The caller then stops applying the map to the value. Returns the precision
 /// losses of the rounded results (empty for fp32/fp64 weights unless a value
-/// overflows).
-SmallVector<PrecisionLoss> foldAffineIntoReaders(RewriterBase &rewriter,
-                                                 MutableArrayRef<LinearLayer> readers,
-                                                 const ChannelAffine &map);
-
-/// Counts the values of `exact` that `elementType` cannot hold within its
-/// unit roundoff (see PrecisionLoss); fills `loss` and returns whether any.
-bool checkRounding(Type elementType, ArrayRef<double> exact, PrecisionLoss &loss);
+/// overflows). Each new weight is written once, streamed row by row from the
+/// old one; fails (with an error) only when it cannot be stored.
+FailureOr<SmallVector<PrecisionLoss>>
+foldAffineIntoReaders(RewriterBase &rewriter, MutableArrayRef<LinearLayer> readers,
+                      const ChannelAffine &map);
 
 /// Erases the ops defining `values` (initializers, Constants, Identities,
 /// Transposes) that nothing reads any more, and then their inputs likewise.
@@ -182,8 +186,8 @@ LogicalResult checkOutputAffineFold(const LinearLayer &layer, const ChannelAffin
 /// Folds `map` into the outputs of `layer`: `W' = W diag(gain)`,
 /// `c' = gain * c + shift` (a layer without a bias gains one when `shift` is
 /// not zero). Gemm's `alpha` is taken into account.
-SmallVector<PrecisionLoss> foldAffineIntoOutputs(RewriterBase &rewriter, LinearLayer &layer,
-                                                 const ChannelAffine &map);
+FailureOr<SmallVector<PrecisionLoss>>
+foldAffineIntoOutputs(RewriterBase &rewriter, LinearLayer &layer, const ChannelAffine &map);
 
 /// The number of output channels (dim 1 of the result) of an `onnx.Conv` or
 /// `onnx.ConvTranspose` whose weight and optional bias are fixed float
@@ -195,8 +199,8 @@ FailureOr<int64_t> matchConvOutputChannels(Operation *conv, std::string &reason)
 /// Folds `map` (one entry per output channel) into a Conv or ConvTranspose
 /// accepted by matchConvOutputChannels: every weight entry that feeds output
 /// channel `o` is scaled by `gain[o]`, and `bias' = gain * bias + shift`.
-SmallVector<PrecisionLoss> foldAffineIntoConvOutputs(RewriterBase &rewriter, Operation *conv,
-                                                     const ChannelAffine &map);
+FailureOr<SmallVector<PrecisionLoss>>
+foldAffineIntoConvOutputs(RewriterBase &rewriter, Operation *conv, const ChannelAffine &map);
 
 } // namespace mlir::norm
 

@@ -32,6 +32,14 @@ Value createFloatInitializer(OpBuilder &b, Location loc, llvm::StringRef name,
                              Type elementType, ArrayRef<int64_t> shape,
                              ArrayRef<double> values);
 
+/// An `onnx.initializer` named `name` of `type` (static shape) whose bytes
+/// `fill` writes once, into memory the WeightStore owns: the way to create a
+/// large weight without holding it twice. Emits an error and fails when the
+/// store cannot hold it (e.g. the disk is full).
+FailureOr<Value> createInitializer(OpBuilder &b, Location loc, llvm::StringRef name,
+                                   ShapedType type,
+                                   llvm::function_ref<void(MutableArrayRef<char>)> fill);
+
 /// `ReduceMean(input)` over the dims `[axis, rank)` with keepdims = 1, with
 /// the axes as attribute (opset < 18) or as an input (opset >= 18). An
 /// unranked input needs a negative `axis`.

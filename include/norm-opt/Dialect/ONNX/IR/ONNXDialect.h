@@ -4,6 +4,12 @@
 
 #include "mlir/IR/Dialect.h"
 
+#include <memory>
+
+namespace mlir::onnxir {
+class WeightStore;
+} // namespace mlir::onnxir
+
 #include "norm-opt/Dialect/ONNX/IR/ONNXOpsDialect.h.inc"
 
 #endif

@@ -44,6 +44,13 @@ def ONNX_Dialect : Dialect {
   let extraClassDeclaration = [{
     void registerTypes();
     void registerAttributes();
+    /// The owner of every weight byte in this context (WeightStore.h).
+    WeightStore &getWeightStore() { return *weightStore; }
+
+  private:
+    std::unique_ptr<WeightStore> weightStore;
+
+  public:
   }];
 }
 
