@@ -12,6 +12,7 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
 
 namespace normopt::fuzz {
 
@@ -29,6 +30,19 @@ struct FuzzContext {
   mlir::MLIRContext context;
   mlir::ScopedDiagnosticHandler handler;
 };
+
+/// Imports one input with the ONNX dialects: what the importer accepts must
+/// be valid IR.
+inline int fuzzImport(const uint8_t *data, size_t size, const char *path) {
+  mlir::DialectRegistry registry;
+  mlir::onnxir::registerONNXImportDialects(registry);
+  FuzzContext fuzz(registry);
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::onnxir::importONNXBytes(
+      llvm::StringRef(reinterpret_cast<const char *>(data), size), path, &fuzz.context);
+  if (module && mlir::failed(mlir::verify(*module)))
+    __builtin_trap();
+  return 0;
+}
 
 } // namespace normopt::fuzz
 

@@ -23,6 +23,13 @@ add() {  # add SUITE PASSED FAILED
   failed=$((failed + $3))
   summary+=("$1: $2 passed, $3 failed")
 }
+add_from_log() {  # add_from_log LOG LABEL-SUFFIX: adds its last `NAME: N passed, N failed`
+  local line p f
+  line=$(grep -E '^(e2e [a-z]+|fuzz): [0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
+  [[ -n "$line" ]] || return 1
+  read -r p f < <(sed -E 's/^.*: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
+  add "${line%%:*} ($2)" "$p" "$f"
+}
 
 start=$SECONDS
 if ! scripts/setup.sh; then
@@ -61,11 +68,7 @@ for path in test/e2e/run_*.py; do
   start=$SECONDS
   log="$ROOT/build/e2e-${driver%.py}.log"
   "$PY" "test/e2e/$driver" 2>&1 | tee "$log"
-  line=$(grep -E '^e2e [a-z]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
-  if [[ -n "$line" ]]; then
-    read -r p f < <(sed -E 's/^e2e [a-z]+: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
-    add "${line%%:*} ($((SECONDS - start)) s)" "$p" "$f"
-  else
+  if ! add_from_log "$log" "$((SECONDS - start)) s"; then
     echo "test: $driver ended without a summary (crashed?)" >&2
     add "e2e $driver" 0 1
   fi
@@ -78,11 +81,7 @@ if ((fuzz_seconds > 0)); then
   start=$SECONDS
   log="$ROOT/build/fuzz.log"
   fuzz/run.sh "$fuzz_seconds" 2>&1 | tee "$log"
-  line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
-  if [[ -n "$line" ]]; then
-    read -r p f < <(sed -E 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
-    add "fuzz ($((SECONDS - start)) s, ${fuzz_seconds} s each)" "$p" "$f"
-  else
+  if ! add_from_log "$log" "$((SECONDS - start)) s, ${fuzz_seconds} s each"; then
     echo "test: fuzz/run.sh ended without a summary (build failed?)" >&2
     add fuzz 0 1
   fi

@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "norm-opt/Target/ONNX/ONNXImport.h"
+
+#include "ONNXTextWriter.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXTypes.h"
 
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
@@ -979,23 +981,10 @@ static OwningOpRef<ModuleOp> importText(StringRef text, StringRef path,
                                         MLIRContext *context,
                                         const ImportOptions &options) {
   onnx::ModelProto model;
-  std::string buffer = text.str();
-  std::string message;
-  // The parser throws on numbers out of range (std::stof on 1e400).
-  try {
-    auto status = onnx::OnnxParser::Parse(model, buffer.c_str());
-    if (!status.IsOK())
-      message = status.ErrorMessage();
-  } catch (const std::exception &e) {
-    message = std::string("a value is out of range or malformed (") + e.what() + ")";
-  } catch (...) {
-    message = "the parser failed";
-  }
+  std::string message = parseONNXText(text.str(), model);
   if (!message.empty()) {
-    // The parser's message spans lines; a diagnostic is one.
-    std::replace(message.begin(), message.end(), '\n', ' ');
     emitError(FileLineColLoc::get(context, path, 0, 0))
-        << "not a valid ONNX text model: " << StringRef(message).trim();
+        << "not a valid ONNX text model: " << message;
     return nullptr;
   }
   return importParsed(model, path, context, options);

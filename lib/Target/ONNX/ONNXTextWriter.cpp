@@ -388,21 +388,26 @@ Expected<std::string> mlir::onnxir::printONNXText(const onnx::ModelProto &model)
 
   // Read it back: the file must hold the same model.
   onnx::ModelProto reread;
-  std::string message;
-  try {
-    auto status = onnx::OnnxParser::Parse(reread, text.c_str());
-    if (!status.IsOK())
-      message = status.ErrorMessage();
-  } catch (const std::exception &e) {
-    message = e.what();
-  }
-  if (!message.empty()) {
-    std::replace(message.begin(), message.end(), '\n', ' ');
-    return textError("the text does not read back (" + llvm::StringRef(message).trim().str() +
-                     "); names must be identifiers");
-  }
+  std::string message = parseONNXText(text, reread);
+  if (!message.empty())
+    return textError("the text does not read back (" + message + ")");
   std::string difference = compareGraphs(graph, reread.graph());
   if (!difference.empty())
     return textError(difference);
   return text;
+}
+
+std::string mlir::onnxir::parseONNXText(const std::string &text, onnx::ModelProto &model) {
+  std::string message;
+  try {
+    auto status = onnx::OnnxParser::Parse(model, text.c_str());
+    if (!status.IsOK())
+      message = status.ErrorMessage();
+  } catch (const std::exception &e) {
+    message = std::string("a value is out of range or malformed (") + e.what() + ")";
+  } catch (...) {
+    message = "the parser failed";
+  }
+  std::replace(message.begin(), message.end(), '\n', ' ');
+  return llvm::StringRef(message).trim().str();
 }

@@ -16,6 +16,10 @@ namespace mlir::onnxir {
 /// subgraph initializers, ...) is an error saying what, never a lossy file.
 llvm::Expected<std::string> printONNXText(const onnx::ModelProto &model);
 
+/// Parses ONNX text into `model`; returns the parser's message on one line,
+/// or "" on success. Never throws (ONNX 1.12's parser calls std::stof).
+std::string parseONNXText(const std::string &text, onnx::ModelProto &model);
+
 } // namespace mlir::onnxir
 
 #endif
