@@ -528,8 +528,16 @@ int mlir::normOptMain(int argc, char **argv) {
     auto file = openInputFile(opts.input, &error);
     if (!file)
       return failed(fail(opts.input + ": " + error)) ? 1 : 0;
-    if (opts.output == "-")
-      return failed(MlirOptMain(outs(), std::move(file), registry, config)) ? 1 : 0;
+    if (opts.output == "-") {
+      LogicalResult result = MlirOptMain(outs(), std::move(file), registry, config);
+      outs().flush();
+      // Reported here: an unreported stream error aborts at exit.
+      if (std::error_code ec = outs().error()) {
+        outs().clear_error();
+        return failed(fail("cannot write to stdout: " + ec.message())) ? 1 : 0;
+      }
+      return failed(result) ? 1 : 0;
+    }
     normopt::OutputFiles outputs;
     Expected<normopt::AtomicFile &> output = outputs.create(opts.output);
     if (!output)

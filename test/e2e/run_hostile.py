@@ -345,6 +345,15 @@ def main():
                         ("full-disk-text", ["--emit=onnx-text"])]:
         if os.path.exists("/dev/full"):
             h.expect_error(case, model, ["-o", "/dev/full"] + extra, mention="/dev/full", out_dir=d)
+    # stdout on a full disk (the MLIR-in, MLIR-out path is mlir-opt's).
+    mlir = os.path.join(d, "f.mlir")
+    with open(mlir, "w") as f:
+        f.write("func.func @f() {\n  return\n}\n")
+    if os.path.exists("/dev/full") and h.only in "full-disk-stdout":
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([h.tool, mlir], stdout=full, stderr=subprocess.PIPE, timeout=TIMEOUT)
+        suite.record("full-disk-stdout", ([] if p.returncode == 1 else [f"exit {p.returncode}"]) +
+                     h.line_problems(p.stderr, "stdout"))
     h.expect_error("full-disk-report", model, ["-o", os.path.join(d, "o4.onnx"), "--report", "/dev/full"],
                    mention="/dev/full")
     # Non-regular targets are written through and stay what they were.
