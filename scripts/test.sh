@@ -5,7 +5,7 @@
 #            models, with onnxruntime (npm) as the oracle; run_hostile.py,
 #            the generated hostile inputs
 #   fuzz     a short slice of the libFuzzer harnesses (fuzz/run.sh, ASan +
-#            UBSan; NORM_OPT_FUZZ_SECONDS per harness, default 30, 0 skips;
+#            UBSan; NORM_OPT_FUZZ_SECONDS per harness, default 20, 0 skips;
 #            the long mode is in docs/Fuzzing.md)
 # and ends with one line `N passed, N failed` (the sum over all suites).
 # Exits non-zero if anything failed.
@@ -76,7 +76,7 @@ done
 
 # A short fuzzing slice: each harness on the generated seeds (the first run
 # also compiles the sanitizer build in build-fuzz/, ccache-backed).
-fuzz_seconds=${NORM_OPT_FUZZ_SECONDS:-30}
+fuzz_seconds=${NORM_OPT_FUZZ_SECONDS:-20}
 if ((fuzz_seconds > 0)); then
   start=$SECONDS
   log="$ROOT/build/fuzz.log"
