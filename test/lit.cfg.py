@@ -23,7 +23,8 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.norm_opt_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["norm-opt", "norm-opt-embed-example"], tool_dirs)
+llvm_config.add_tool_substitutions(["norm-opt", "norm-opt-embed-example", "float-codec-test"],
+                                   tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 # Tests that build their ONNX fixtures with the onnx Python package, or read

@@ -40,8 +40,14 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 using namespace mlir;
 using namespace llvm;
@@ -126,6 +132,10 @@ struct Options {
       cl::desc("With a GPU --emit: write a JSON description of the "
                "kernels (launch shape, arguments) for norm-gpu-runner"),
       cl::value_desc("filename"), cl::init(""), cl::cat(normOptCategory())};
+  cl::opt<bool> quiet{"quiet",
+                      cl::desc("Show no progress on stderr (shown by default when "
+                               "stderr is a terminal and the run takes over 2 s)"),
+                      cl::init(false), cl::cat(normOptCategory())};
   cl::opt<std::string> externalData{
       "external-data",
       cl::desc("Write weights to <output>.data: auto (as the input did, or "
@@ -180,25 +190,22 @@ LogicalResult printDiagnostic(Diagnostic &diag) {
   return success();
 }
 
-void printSummary(const json::Object &report) {
+void printSummary(const norm::NormReport &report) {
   raw_ostream &os = errs();
-  const json::Object *counts = report.getObject("counts");
   os << "norm-opt: norms in the output:";
   for (StringRef kind : {"layer_norm", "rms_norm", "crms_norm", "batch_norm", "skip_layer_norm",
-                         "skip_rms_norm", "rms_scale"})
-    if (auto n = counts->getInteger(kind); n && *n)
-      os << " " << kind << "=" << *n;
+                         "skip_rms_norm", "rms_scale"}) {
+    auto it = report.counts.find(kind.str());
+    if (it != report.counts.end() && it->second)
+      os << " " << kind << "=" << it->second;
+  }
   os << "\n";
-  if (const json::Array *norms = report.getArray("norms"))
-    for (const json::Value &value : *norms) {
-      const json::Object *norm = value.getAsObject();
-      os << "  " << norm->getString("name").value_or("?") << " ("
-         << norm->getString("kind").value_or("?") << "): "
-         << norm->getString("action").value_or("?");
-      if (auto reason = norm->getString("reason"))
-        os << " - " << *reason;
-      os << "\n";
-    }
+  for (const norm::NormReport::Norm &norm : report.norms) {
+    os << "  " << norm.name << " (" << norm.kind << "): " << norm.getAction();
+    if (!norm.getReason().empty())
+      os << " - " << norm.getReason();
+    os << "\n";
+  }
 }
 
 /// Reports an error of norm-opt itself (no location): one line.
@@ -272,6 +279,111 @@ LogicalResult checkOutputPaths(const Options &opts, bool onnxOutput) {
   return success();
 }
 
+/// The wall time of each stage of a run (reading, each pass, writing), for
+/// the report, and what the progress display shows as the current stage.
+class StageClock : public PassInstrumentation {
+public:
+  explicit StageClock(onnxir::WeightStore::Progress &progress) : progress(progress) {}
+  void begin(StringRef stage) {
+    std::lock_guard<std::mutex> lock(mutex);
+    progress.reset();
+    current = stage.str();
+    start = std::chrono::steady_clock::now();
+  }
+  void end() {
+    std::lock_guard<std::mutex> lock(mutex);
+    std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    stages.push_back({current, elapsed.count()});
+    current.clear();
+  }
+  std::string getCurrent() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return current;
+  }
+  void runBeforePass(Pass *pass, Operation *) override { begin(pass->getArgument()); }
+  void runAfterPass(Pass *, Operation *) override { end(); }
+  void runAfterPassFailed(Pass *, Operation *) override { end(); }
+
+  std::vector<std::pair<std::string, double>> stages;
+
+private:
+  onnxir::WeightStore::Progress &progress;
+  std::mutex mutex;
+  std::string current;
+  std::chrono::steady_clock::time_point start;
+};
+
+/// Hands the pass events of one pass manager to the run's StageClock (a
+/// pass manager owns its instrumentations; the clock outlives them).
+class ForwardingInstrumentation : public PassInstrumentation {
+public:
+  explicit ForwardingInstrumentation(PassInstrumentation &target) : target(target) {}
+  void runBeforePass(Pass *pass, Operation *op) override { target.runBeforePass(pass, op); }
+  void runAfterPass(Pass *pass, Operation *op) override { target.runAfterPass(pass, op); }
+  void runAfterPassFailed(Pass *pass, Operation *op) override {
+    target.runAfterPassFailed(pass, op);
+  }
+
+private:
+  PassInstrumentation &target;
+};
+
+/// A progress line on stderr while a long run works: shown only when stderr
+/// is a terminal, not --quiet, and the run has taken more than 2 s.
+class ProgressDisplay {
+public:
+  ProgressDisplay(StageClock &clock, onnxir::WeightStore::Progress &progress, bool enabled)
+      : clock(clock), progress(progress) {
+    if (enabled)
+      thread = std::thread([this] { run(); });
+  }
+  ~ProgressDisplay() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      done = true;
+    }
+    wake.notify_all();
+    if (thread.joinable())
+      thread.join();
+    if (shown)
+      errs() << "\r\x1b[K";
+  }
+
+private:
+  void run() {
+    auto started = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!wake.wait_for(lock, std::chrono::milliseconds(250), [&] { return done; })) {
+      std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+      if (elapsed.count() < 2.0)
+        continue;
+      std::string line;
+      raw_string_ostream os(line);
+      double gb = 1e9;
+      os << "norm-opt: " << formatv("{0:f0}", elapsed.count()) << " s, "
+         << clock.getCurrent() << ": " << progress.tensorsDone.load();
+      if (uint64_t total = progress.tensorsTotal.load())
+        os << "/" << total << " tensors, "
+           << formatv("{0:f1}/{1:f1} GB", progress.bytesDone.load() / gb,
+                      progress.bytesTotal.load() / gb);
+      else
+        os << " new weights, " << formatv("{0:f1} GB", progress.bytesDone.load() / gb);
+      errs() << "\r\x1b[K" << line;
+      errs().flush();
+      shown = true;
+    }
+  }
+
+  StageClock &clock;
+  onnxir::WeightStore::Progress &progress;
+  std::thread thread;
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool done = false;
+  bool shown = false;
+};
+
+
 /// Decides where the weights that passes create go (WeightStore): straight
 /// into the output's external data file when the model will be written with
 /// one, so that each new weight is written once; otherwise into a scratch
@@ -310,8 +422,14 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
   applyDefaultTimingManagerCLOptions(timing);
   TimingScope rootTiming = timing.getRootScope();
 
+  onnxir::WeightStore::Progress &progress = onnxir::WeightStore::get(&context).getProgress();
+  StageClock clock(progress);
+  ProgressDisplay display(clock, progress,
+                          !opts.quiet && sys::Process::StandardErrIsDisplayed());
+
   OwningOpRef<ModuleOp> module;
   TimingScope readTiming = rootTiming.nest("Read input");
+  clock.begin("read");
   if (inputFormat == Format::MLIR) {
     std::string error;
     auto file = openInputFile(opts.input, &error);
@@ -324,6 +442,7 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
     module = onnxir::importONNXFile(opts.input, &context);
   }
   readTiming.stop();
+  clock.end();
   if (!module)
     return failure();
   if (failed(placeNewWeights(opts, outputFormat, *module)))
@@ -336,6 +455,7 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
     if (failed(applyPassManagerCLOptions(pm)))
       return failure();
     pm.enableTiming(rootTiming);
+    pm.addInstrumentation(std::make_unique<ForwardingInstrumentation>(clock));
     if (failed(populate(pm)))
       return failure();
     return pm.run(*module);
@@ -357,15 +477,13 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
       })))
     return failure();
 
-  json::Object report = norm::buildReport(*module);
-  report["input"] = opts.input.getValue();
-  report["output"] = opts.output.getValue();
+  norm::NormReport report = norm::collectReport(*module);
   if (opts.summary)
     printSummary(report);
-  json::Value reportValue(std::move(report));
 
   TimingScope writeTiming = rootTiming.nest("Write output");
   RunOutputs outputs;
+  clock.begin("write");
   switch (outputFormat) {
   case Format::MLIR:
     if (failed(outputs.writeText(opts.output, [&](raw_ostream &os) {
@@ -419,9 +537,13 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
     break;
   }
   }
+  clock.end();
   if (!opts.report.empty() &&
       failed(outputs.writeText(opts.report, [&](raw_ostream &os) {
-        os << formatv("{0:2}", reportValue) << "\n";
+        norm::writeReport(report, os,
+                          {{"input", opts.input.getValue()}, {"output", opts.output.getValue()}},
+                          clock.stages);
+        os << "\n";
       })))
     return failure();
   // Only now, with every output complete, do they replace their targets.

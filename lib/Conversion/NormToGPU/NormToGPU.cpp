@@ -744,6 +744,7 @@ void ConvertNormToGPUPass::buildLauncher(ModuleOp module, gpu::GPUFuncOp kernel,
 
 void ConvertNormToGPUPass::runOnOperation() {
   ModuleOp module = getOperation();
+  norm::ReportBatch reportBatch(module);
   if (rowsPerBlock < 1 || rowsPerBlock * kWarpSize > kMaxBlockThreads) {
     module.emitError() << "rows-per-block must be in [1, " << kMaxBlockThreads / kWarpSize << "]";
     return signalPassFailure();

@@ -369,6 +369,7 @@ template <typename OpTy> struct NormToLinalgPattern : OpRewritePattern<OpTy> {
 
 struct ConvertNormToLinalgPass : public impl::ConvertNormToLinalgBase<ConvertNormToLinalgPass> {
   void runOnOperation() override {
+    norm::ReportBatch reportBatch(getOperation());
     RewritePatternSet patterns(&getContext());
     patterns.add<NormToLinalgPattern<norm::RMSNormOp>, NormToLinalgPattern<norm::LayerNormOp>,
                  NormToLinalgPattern<norm::CRMSNormOp>, NormToLinalgPattern<norm::SkipRMSNormOp>,

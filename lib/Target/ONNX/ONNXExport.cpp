@@ -695,7 +695,13 @@ LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
       fd = dataFile->descriptor();
     }
     std::string location = llvm::sys::path::filename(dataPath).str();
+    uint64_t totalBytes = 0;
+    for (const StreamedTensor &s : exporter.streamed)
+      totalBytes += s.bytes.size();
+    WeightStore::Progress &progress = store.getProgress();
+    progress.reset(exporter.streamed.size(), totalBytes);
     for (const StreamedTensor &s : exporter.streamed) {
+      progress.add(s.bytes.size());
       std::optional<FileRange> where = store.locate(s.bytes);
       uint64_t tensorOffset;
       if (sink && where && where->inSink) {

@@ -185,7 +185,8 @@ struct MatrixFold {
 };
 
 RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const MatrixFold &fold,
-                         char *dst, std::vector<double> &shiftProduct) {
+                         NewWeight &out, std::vector<double> &shiftProduct) {
+  char *dst = out.getBytes().data();
   int64_t rows = fold.srcTransposed ? fold.n : fold.k;
   int64_t cols = fold.srcTransposed ? fold.k : fold.n;
   ArrayRef<double> gainOfRow = fold.srcTransposed ? fold.colGain : fold.rowGain;
@@ -201,11 +202,15 @@ RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const Ma
   RoundingStats total;
   parallelFor(context, 0, blocks, [&](size_t b) {
     int64_t first = int64_t(b) * block, count = std::min(block, rows - first);
-    std::vector<double> values(size_t(count * cols));
+    // Uninitialized: every entry is decoded before it is read.
+    std::unique_ptr<double[]> values(new double[size_t(count * cols)]);
     std::vector<double> columnShift(withShift && !fold.srcTransposed ? cols : 0, 0.0);
+    // Same layout: the block's rows are one run of the new weight, encoded
+    // here and written at once.
+    std::unique_ptr<char[]> encoded(new char[transpose ? 0 : size_t(count * cols) * width]);
     RoundingStats stats;
     for (int64_t r = 0; r < count; ++r) {
-      double *row = values.data() + r * cols;
+      double *row = values.get() + r * cols;
       int64_t i = first + r;
       decodeToDouble(src.format, src.bytes.data() + i * cols * width, row, cols);
       if (withShift) {
@@ -228,8 +233,11 @@ RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const Ma
           row[j] *= rowScale * gainOfCol[j];
       }
       if (!transpose)
-        encodeFromDouble(src.format, row, dst + i * cols * width, cols, &stats);
+        encodeFromDouble(src.format, row, encoded.get() + r * cols * width, cols, &stats);
     }
+    if (!transpose)
+      out.write(size_t(first * cols) * width,
+                ArrayRef<char>(encoded.get(), size_t(count * cols) * width));
     if (transpose) {
       // Column j of this block is a run of `count` values of the new
       // weight's row j.
@@ -254,7 +262,7 @@ RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const Ma
 /// `dropLast`, the last entry of each fiber is left out (`[outer, n-1,
 /// inner]`).
 void centerFibers(MLIRContext *context, const StoredTensor &src, int64_t outer, int64_t n,
-                  int64_t inner, bool dropLast, char *dst) {
+                  int64_t inner, bool dropLast, NewWeight &out) {
   size_t width = src.width();
   int64_t kept = dropLast ? n - 1 : n;
   if (inner == 1) {
@@ -271,7 +279,9 @@ void centerFibers(MLIRContext *context, const StoredTensor &src, int64_t outer, 
         double mean = sum / double(n);
         for (double &v : row)
           v -= mean;
-        encodeFromDouble(src.format, row.data(), dst + o * kept * width, kept);
+        std::vector<char> encoded(kept * width);
+        encodeFromDouble(src.format, row.data(), encoded.data(), kept);
+        out.write(size_t(o * kept) * width, encoded);
       }
     });
     return;
@@ -302,17 +312,11 @@ void centerFibers(MLIRContext *context, const StoredTensor &src, int64_t outer, 
       const double *mean = means.data() + o * inner;
       for (int64_t i = 0; i < inner; ++i)
         values[i] -= mean[i];
-      encodeFromDouble(src.format, values.data(), dst + (o * kept + k) * inner * width, inner);
+      std::vector<char> encoded(inner * width);
+      encodeFromDouble(src.format, values.data(), encoded.data(), inner);
+      out.write(size_t((o * kept + k) * inner) * width, encoded);
     }
   });
-}
-
-/// A new initializer of `type` named `name`, written once by `fill`.
-FailureOr<Value> createStreamedWeight(OpBuilder &builder, Location loc, StringRef name,
-                                      RankedTensorType type,
-                                      function_ref<void(char *)> fill) {
-  return createInitializer(builder, loc, name, type,
-                           [&](MutableArrayRef<char> bytes) { fill(bytes.data()); });
 }
 
 /// The loss to report for a folded tensor, if it lost more than rounding a
@@ -608,9 +612,9 @@ mlir::norm::foldAffineIntoReaders(RewriterBase &rewriter, MutableArrayRef<Linear
     std::vector<double> shiftProduct;
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPoint(op);
-    FailureOr<Value> weight = createStreamedWeight(
+    FailureOr<Value> weight = createInitializer(
         rewriter, layer.getWeightConstant().getLoc(), layer.newWeightName("_folded"), type,
-        [&](char *dst) { stats = foldMatrix(op->getContext(), src, fold, dst, shiftProduct); });
+        [&](NewWeight &dst) { stats = foldMatrix(op->getContext(), src, fold, dst, shiftProduct); });
     if (failed(weight))
       return failure();
     if (auto loss = lossOf(op, "weight", elementType, stats))
@@ -728,13 +732,13 @@ FailureOr<Value> mlir::norm::createCenteredConstant(OpBuilder &builder,
   auto type = RankedTensorType::get(shape, src.type.getElementType());
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPoint(def);
-  return createStreamedWeight(
+  return createInitializer(
       builder, def->getLoc(), derivedWeightName(value, dropLast ? "compressed" : "centered"),
-      type, [&](char *dst) {
+      type, [&](NewWeight &dst) {
         if (alongHidden)
           centerFibers(builder.getContext(), src, outer, n, inner, dropLast && alongHidden, dst);
         else // Broadcast along the axis: each value is its own mean.
-          std::memset(dst, 0, size_t(type.getNumElements()) * src.width());
+          dst.write(0, std::vector<char>(size_t(type.getNumElements()) * src.width(), 0));
       });
 }
 
@@ -783,9 +787,9 @@ mlir::norm::foldAffineIntoOutputs(RewriterBase &rewriter, LinearLayer &layer,
   {
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPoint(op);
-    FailureOr<Value> weight = createStreamedWeight(
+    FailureOr<Value> weight = createInitializer(
         rewriter, layer.getWeightConstant().getLoc(), layer.newWeightName("_folded"), type,
-        [&](char *dst) { stats = foldMatrix(op->getContext(), src, fold, dst, unused); });
+        [&](NewWeight &dst) { stats = foldMatrix(op->getContext(), src, fold, dst, unused); });
     if (failed(weight))
       return failure();
     if (auto loss = lossOf(op, "weight", elementType, stats))
@@ -904,7 +908,7 @@ mlir::norm::foldAffineIntoConvOutputs(RewriterBase &rewriter, Operation *conv,
   RoundingStats stats;
   std::vector<double> unused;
   FailureOr<Value> newWeight =
-      createStreamedWeight(rewriter, weight.getLoc(), name, type, [&](char *dst) {
+      createInitializer(rewriter, weight.getLoc(), name, type, [&](NewWeight &dst) {
         stats = foldMatrix(conv->getContext(), src, fold, dst, unused);
       });
   if (failed(newWeight))

@@ -208,6 +208,7 @@ void deferNorm(RewriterBase &rewriter, Operation *op, bool cancel) {
 struct NormDeferScalePass : norm::impl::NormDeferScaleBase<NormDeferScalePass> {
   using NormDeferScaleBase::NormDeferScaleBase;
   void runOnOperation() override {
+    ReportBatch reportBatch(getOperation());
     SmallVector<Operation *> norms;
     getOperation()->walk([&](Operation *op) {
       if (isa<RMSNormOp, SkipRMSNormOp>(op))

@@ -726,6 +726,7 @@ struct NormFoldBatchNormPass : norm::impl::NormFoldBatchNormBase<NormFoldBatchNo
 } // namespace
 
 void NormFoldBatchNormPass::runOnOperation() {
+  ReportBatch reportBatch(getOperation());
   SmallVector<BatchNormOp> norms;
   SmallVector<NodeOp> refused;
   getOperation()->walk([&](Operation *op) {

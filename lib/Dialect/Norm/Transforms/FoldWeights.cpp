@@ -172,6 +172,7 @@ LogicalResult foldNorm(RewriterBase &rewriter, Operation *op) {
 struct NormFoldWeightsPass
     : norm::impl::NormFoldWeightsBase<NormFoldWeightsPass> {
   void runOnOperation() override {
+    ReportBatch reportBatch(getOperation());
     SmallVector<Operation *> norms;
     getOperation()->walk([&](Operation *op) {
       if (isa<LayerNormOp, RMSNormOp, CRMSNormOp, SkipLayerNormOp, SkipRMSNormOp>(op))

@@ -415,6 +415,7 @@ struct NormPreLNToRMSPass : norm::impl::NormPreLNToRMSBase<NormPreLNToRMSPass> {
   using NormPreLNToRMSBase::NormPreLNToRMSBase;
 
   void runOnOperation() override {
+    ReportBatch reportBatch(getOperation());
     for (auto func : getOperation().getOps<func::FuncOp>())
       if (failed(runOnGraph(func)))
         return signalPassFailure();

@@ -245,6 +245,7 @@ struct SkipNormalizationNode : NormNodePattern<SkipNormalizationNode> {
 
 struct NormRecognizePass : norm::impl::NormRecognizeBase<NormRecognizePass> {
   void runOnOperation() override {
+    ReportBatch reportBatch(getOperation());
     bool hadError = false;
     RewritePatternSet patterns(&getContext());
     patterns.add<LayerNormalizationNode, RMSNormalizationNode,

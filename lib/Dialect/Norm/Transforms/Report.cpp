@@ -5,6 +5,10 @@
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
 
 #include "mlir/IR/Builders.h"
+
+#include <cmath>
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -39,6 +43,34 @@ static std::string reportName(Operation *op) {
   return "";
 }
 
+struct ReportBatch::State {
+  ModuleOp module;
+  SmallVector<Attribute> records;
+  llvm::DenseSet<Attribute> seen;
+  ReportBatch::State *outer;
+};
+
+/// The innermost batch of this thread (passes record from the thread that
+/// runs them).
+static thread_local ReportBatch::State *activeBatch = nullptr;
+
+ReportBatch::ReportBatch(ModuleOp module) : state(std::make_unique<State>()) {
+  state->module = module;
+  if (auto existing = module->getAttrOfType<ArrayAttr>(kReportAttr)) {
+    state->records.append(existing.begin(), existing.end());
+    state->seen.insert(existing.begin(), existing.end());
+  }
+  state->outer = activeBatch;
+  activeBatch = state.get();
+}
+
+ReportBatch::~ReportBatch() {
+  activeBatch = state->outer;
+  if (!state->records.empty())
+    state->module->setAttr(kReportAttr,
+                           ArrayAttr::get(state->module.getContext(), state->records));
+}
+
 /// Appends a record to the module's report; false (and nothing appended)
 /// when there is no module or the same record of a named norm is already
 /// there: a pass that runs twice (norm-recognize does under --norm-optimize
@@ -59,15 +91,16 @@ static bool appendRecord(Operation *op, StringRef pass, StringRef action,
   if (!reason.empty())
     fields.push_back(b.getNamedAttr("reason", b.getStringAttr(reason)));
   DictionaryAttr record = b.getDictionaryAttr(fields);
-  SmallVector<Attribute> records;
-  if (auto existing = module->getAttrOfType<ArrayAttr>(kReportAttr))
-    records.append(existing.begin(), existing.end());
-  // Attributes are uniqued: an identical record is the same attribute.
-  if (!name.empty() && llvm::is_contained(records, record))
-    return false;
-  records.push_back(record);
-  module->setAttr(kReportAttr, b.getArrayAttr(records));
-  return true;
+  if (activeBatch && activeBatch->module == module) {
+    // Attributes are uniqued: an identical record is the same attribute.
+    if (!activeBatch->seen.insert(record).second && !name.empty())
+      return false;
+    activeBatch->records.push_back(record);
+    return true;
+  }
+  // Outside a batch (a pass that makes none): one record at a time.
+  ReportBatch batch(module);
+  return appendRecord(op, pass, action, reason, kind);
 }
 
 void mlir::norm::recordNormAction(Operation *op, StringRef pass, StringRef action,
@@ -82,59 +115,97 @@ void mlir::norm::recordNormRefusal(Operation *op, StringRef pass, StringRef reas
     op->emitRemark() << pass << ": left unchanged: " << reason;
 }
 
-llvm::json::Object mlir::norm::buildReport(ModuleOp module) {
-  llvm::json::Object counts;
-  for (StringRef kind : {"layer_norm", "rms_norm", "batch_norm"})
-    counts[kind] = 0;
-  module.walk([&](Operation *op) {
-    if (!isa<NormDialect>(op->getDialect()))
-      return;
-    StringRef kind = getNormKind(op);
-    int64_t current = counts.getInteger(kind).value_or(0);
-    counts[kind] = current + 1;
-  });
+StringRef NormReport::Norm::getAction() const {
+  return records.back().getAs<StringAttr>("action").getValue();
+}
 
-  // Group the recorded actions by norm, in the order norms were first seen.
-  std::vector<std::pair<std::string, llvm::json::Array>> history;
-  llvm::StringMap<size_t> historyIndex;
-  llvm::StringMap<std::string> kinds;
-  llvm::StringMap<int64_t> actionCounts;
-  if (auto records = module->getAttrOfType<ArrayAttr>(kReportAttr)) {
+StringRef NormReport::Norm::getReason() const {
+  auto reason = records.back().getAs<StringAttr>("reason");
+  return reason ? reason.getValue() : StringRef();
+}
+
+NormReport mlir::norm::collectReport(ModuleOp module) {
+  NormReport report;
+  for (StringRef kind : {"layer_norm", "rms_norm", "batch_norm"})
+    report.counts[kind.str()] = 0;
+  module.walk([&](Operation *op) {
+    if (isa<NormDialect>(op->getDialect()))
+      ++report.counts[getNormKind(op).str()];
+  });
+  llvm::StringMap<size_t> index;
+  if (auto records = module->getAttrOfType<ArrayAttr>(kReportAttr))
     for (Attribute recordAttr : records) {
       auto record = cast<DictionaryAttr>(recordAttr);
-      std::string name = record.getAs<StringAttr>("name").str();
-      kinds[name] = record.getAs<StringAttr>("kind").str();
-      llvm::json::Object entry;
-      for (NamedAttribute field : record)
-        if (field.getName() != "name" && field.getName() != "kind")
-          entry[field.getName().getValue()] = cast<StringAttr>(field.getValue()).str();
-      StringRef action = record.getAs<StringAttr>("action").getValue();
-      ++actionCounts[action];
-      auto [it, inserted] = historyIndex.try_emplace(name, history.size());
+      StringRef name = record.getAs<StringAttr>("name").getValue();
+      ++report.counts[record.getAs<StringAttr>("action").str()];
+      auto [it, inserted] = index.try_emplace(name, report.norms.size());
       if (inserted)
-        history.push_back({name, llvm::json::Array()});
-      history[it->second].second.push_back(std::move(entry));
+        report.norms.push_back({name.str(), "", {}});
+      NormReport::Norm &norm = report.norms[it->second];
+      norm.kind = record.getAs<StringAttr>("kind").str();
+      norm.records.push_back(record);
     }
-  }
-  // json::ObjectKey does not copy a StringRef: give it its own string, the
-  // map's keys die with this function.
-  for (auto &entry : actionCounts)
-    counts[entry.getKey().str()] = entry.getValue();
-
-  llvm::json::Array norms;
-  for (auto &[name, actions] : history) {
-    llvm::json::Object norm;
-    norm["name"] = name;
-    norm["kind"] = kinds[name];
-    const llvm::json::Object *last = actions.back().getAsObject();
-    norm["action"] = last->getString("action").value_or("").str();
-    if (auto reason = last->getString("reason"))
-      norm["reason"] = reason->str();
-    norm["history"] = std::move(actions);
-    norms.push_back(std::move(norm));
-  }
-  llvm::json::Object report;
-  report["counts"] = std::move(counts);
-  report["norms"] = std::move(norms);
   return report;
+}
+
+void mlir::norm::writeReport(const NormReport &report, llvm::raw_ostream &os,
+                             ArrayRef<std::pair<std::string, std::string>> extra,
+                             ArrayRef<std::pair<std::string, double>> stageSeconds) {
+  // Keys in sorted order, as llvm::json prints an object.
+  std::map<std::string, std::string> extraFields(extra.begin(), extra.end());
+  llvm::json::OStream json(os, 2);
+  json.object([&] {
+    json.attributeObject("counts", [&] {
+      for (const auto &[key, count] : report.counts)
+        json.attribute(key, count);
+    });
+    auto writeExtra = [&](auto first, auto last) {
+      for (auto it = first; it != last; ++it)
+        json.attribute(it->first, it->second);
+    };
+    auto beforeNorms = extraFields.lower_bound("norms");
+    writeExtra(extraFields.begin(), beforeNorms);
+    json.attributeArray("norms", [&] {
+      for (const NormReport::Norm &norm : report.norms)
+        json.object([&] {
+          json.attribute("action", norm.getAction());
+          json.attributeArray("history", [&] {
+            for (DictionaryAttr record : norm.records)
+              json.object([&] {
+                for (NamedAttribute field : record) // sorted by name
+                  if (field.getName() != "name" && field.getName() != "kind")
+                    json.attribute(field.getName().getValue(),
+                                   cast<StringAttr>(field.getValue()).getValue());
+              });
+          });
+          json.attribute("kind", norm.kind);
+          json.attribute("name", norm.name);
+          if (!norm.getReason().empty())
+            json.attribute("reason", norm.getReason());
+        });
+    });
+    auto beforeStages = extraFields.lower_bound("stages");
+    writeExtra(beforeNorms, beforeStages);
+    if (!stageSeconds.empty())
+      json.attributeArray("stages", [&] {
+        for (const auto &[stage, seconds] : stageSeconds)
+          json.object([&] {
+            json.attribute("seconds", std::round(seconds * 1000) / 1000);
+            json.attribute("stage", stage);
+          });
+      });
+    writeExtra(beforeStages, extraFields.end());
+  });
+}
+
+llvm::json::Object mlir::norm::buildReport(ModuleOp module) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  writeReport(collectReport(module), os);
+  llvm::Expected<llvm::json::Value> value = llvm::json::parse(text);
+  if (!value) {
+    llvm::consumeError(value.takeError());
+    return {};
+  }
+  return std::move(*value->getAsObject());
 }

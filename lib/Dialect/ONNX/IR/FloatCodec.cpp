@@ -4,6 +4,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -217,9 +218,24 @@ void encodeScalar(FloatFormat format, const double *src, char *dst, size_t count
 #ifdef NORM_OPT_HAVE_X86_CODEC
 #define NORM_OPT_TARGET __attribute__((target("avx2,f16c,fma")))
 
-bool haveVectorCodec() {
-  static const bool have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
-  return have;
+enum class CodecPath { Scalar, AVX2, AVX512 };
+
+/// The widest path this CPU runs; NORM_OPT_CODEC=scalar|avx2 forces a
+/// narrower one (so that tests cover every path on one machine).
+CodecPath codecPath() {
+  static const CodecPath path = [] {
+    const char *forced = std::getenv("NORM_OPT_CODEC");
+    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
+                __builtin_cpu_supports("fma");
+    bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+    if (forced && std::strcmp(forced, "scalar") == 0)
+      return CodecPath::Scalar;
+    if (avx512 && !(forced && std::strcmp(forced, "avx2") == 0))
+      return CodecPath::AVX512;
+    return avx2 ? CodecPath::AVX2 : CodecPath::Scalar;
+  }();
+  return path;
 }
 
 /// The low 32 bits of each 64-bit lane (a lane mask narrowed to 32 bits).
@@ -351,6 +367,118 @@ NORM_OPT_TARGET void encodeVector(FloatFormat format, const double *src, char *d
   }
   encodeScalar(format, src + i, dst + i * getByteWidth(format), count - i, stats);
 }
+
+//===----------------------------------------------------------------------===//
+// AVX-512: eight elements at a time; round-to-odd is truncation with the
+// last bit set where inexact.
+//===----------------------------------------------------------------------===//
+
+#define NORM_OPT_TARGET512 __attribute__((target("avx512f,avx512vl,avx512bw,avx2,f16c,fma")))
+
+NORM_OPT_TARGET512 inline __m256 roundToOdd8(__m512d d) {
+  __m256 truncated = _mm512_cvt_roundpd_ps(d, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  __mmask8 inexact = _mm512_cmp_pd_mask(_mm512_cvtps_pd(truncated), d, _CMP_NEQ_OQ);
+  __m256i bits = _mm256_castps_si256(truncated);
+  bits = _mm256_mask_or_epi32(bits, inexact, bits, _mm256_set1_epi32(1));
+  return _mm256_castsi256_ps(bits);
+}
+
+NORM_OPT_TARGET512 inline int64_t accumulate8(__m512d exact, __m512d rounded,
+                                              __m512d &errorSquares, __m512d &exactSquares) {
+  __m512d infinity = _mm512_set1_pd(std::numeric_limits<double>::infinity());
+  __mmask8 finiteExact = _mm512_cmp_pd_mask(_mm512_abs_pd(exact), infinity, _CMP_LT_OQ);
+  __mmask8 finiteRounded = _mm512_cmp_pd_mask(_mm512_abs_pd(rounded), infinity, _CMP_LT_OQ);
+  __mmask8 counted = finiteExact & finiteRounded;
+  __m512d error = _mm512_maskz_sub_pd(counted, rounded, exact);
+  __m512d kept = _mm512_maskz_mov_pd(counted, exact);
+  errorSquares = _mm512_fmadd_pd(error, error, errorSquares);
+  exactSquares = _mm512_fmadd_pd(kept, kept, exactSquares);
+  return __builtin_popcount(finiteExact & ~finiteRounded & 0xff);
+}
+
+NORM_OPT_TARGET512 void decodeVector512(FloatFormat format, const char *src, double *dst,
+                                        size_t count) {
+  size_t i = 0;
+  switch (format) {
+  case FloatFormat::F16:
+    for (; i + 8 <= count; i += 8) {
+      __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + 2 * i));
+      _mm512_storeu_pd(dst + i, _mm512_cvtps_pd(_mm256_cvtph_ps(h)));
+    }
+    break;
+  case FloatFormat::BF16:
+    for (; i + 8 <= count; i += 8) {
+      __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + 2 * i));
+      __m256i bits = _mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16);
+      _mm512_storeu_pd(dst + i, _mm512_cvtps_pd(_mm256_castsi256_ps(bits)));
+    }
+    break;
+  case FloatFormat::F32:
+    for (; i + 8 <= count; i += 8)
+      _mm512_storeu_pd(
+          dst + i, _mm512_cvtps_pd(_mm256_loadu_ps(reinterpret_cast<const float *>(src + 4 * i))));
+    break;
+  case FloatFormat::F64:
+    break;
+  }
+  decodeScalar(format, src + i * getByteWidth(format), dst + i, count - i);
+}
+
+NORM_OPT_TARGET512 void encodeVector512(FloatFormat format, const double *src, char *dst,
+                                        size_t count, RoundingStats *stats) {
+  __m512d errorSquares = _mm512_setzero_pd(), exactSquares = _mm512_setzero_pd();
+  int64_t overflowed = 0;
+  size_t i = 0;
+  switch (format) {
+  case FloatFormat::F16:
+    for (; i + 8 <= count; i += 8) {
+      __m512d exact = _mm512_loadu_pd(src + i);
+      __m128i h =
+          _mm256_cvtps_ph(roundToOdd8(exact), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + 2 * i), h);
+      if (stats)
+        overflowed +=
+            accumulate8(exact, _mm512_cvtps_pd(_mm256_cvtph_ps(h)), errorSquares, exactSquares);
+    }
+    break;
+  case FloatFormat::BF16:
+    for (; i + 8 <= count; i += 8) {
+      __m512d exact = _mm512_loadu_pd(src + i);
+      __m256i bits = _mm256_castps_si256(roundToOdd8(exact));
+      // Nearest-even on the upper 16 bits; NaN lanes keep a quiet NaN.
+      __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
+      __m256i rounded =
+          _mm256_add_epi32(bits, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lsb));
+      __mmask8 isNaN = _mm256_cmpgt_epi32_mask(
+          _mm256_and_si256(bits, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+      rounded = _mm256_mask_or_epi32(rounded, isNaN, bits, _mm256_set1_epi32(0x400000));
+      __m256i upper = _mm256_srli_epi32(rounded, 16);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + 2 * i), _mm256_cvtepi32_epi16(upper));
+      if (stats) {
+        __m256 back = _mm256_castsi256_ps(_mm256_slli_epi32(upper, 16));
+        overflowed += accumulate8(exact, _mm512_cvtps_pd(back), errorSquares, exactSquares);
+      }
+    }
+    break;
+  case FloatFormat::F32:
+    for (; i + 8 <= count; i += 8) {
+      __m512d exact = _mm512_loadu_pd(src + i);
+      __m256 f = _mm512_cvtpd_ps(exact);
+      _mm256_storeu_ps(reinterpret_cast<float *>(dst + 4 * i), f);
+      if (stats)
+        overflowed += accumulate8(exact, _mm512_cvtps_pd(f), errorSquares, exactSquares);
+    }
+    break;
+  case FloatFormat::F64:
+    break;
+  }
+  if (stats) {
+    stats->errorSquares += _mm512_reduce_add_pd(errorSquares);
+    stats->exactSquares += _mm512_reduce_add_pd(exactSquares);
+    stats->overflowed += overflowed;
+  }
+  encodeScalar(format, src + i, dst + i * getByteWidth(format), count - i, stats);
+}
 #endif
 
 } // namespace
@@ -358,8 +486,14 @@ NORM_OPT_TARGET void encodeVector(FloatFormat format, const double *src, char *d
 void mlir::onnxir::decodeToDouble(FloatFormat format, const char *src, double *dst,
                                   size_t count) {
 #ifdef NORM_OPT_HAVE_X86_CODEC
-  if (haveVectorCodec())
+  switch (codecPath()) {
+  case CodecPath::AVX512:
+    return decodeVector512(format, src, dst, count);
+  case CodecPath::AVX2:
     return decodeVector(format, src, dst, count);
+  case CodecPath::Scalar:
+    break;
+  }
 #endif
   decodeScalar(format, src, dst, count);
 }
@@ -369,8 +503,14 @@ void mlir::onnxir::encodeFromDouble(FloatFormat format, const double *src, char 
   if (stats)
     stats->count += count;
 #ifdef NORM_OPT_HAVE_X86_CODEC
-  if (haveVectorCodec())
+  switch (codecPath()) {
+  case CodecPath::AVX512:
+    return encodeVector512(format, src, dst, count, stats);
+  case CodecPath::AVX2:
     return encodeVector(format, src, dst, count, stats);
+  case CodecPath::Scalar:
+    break;
+  }
 #endif
   encodeScalar(format, src, dst, count, stats);
 }

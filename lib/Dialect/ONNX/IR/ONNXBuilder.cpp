@@ -72,12 +72,14 @@ Value mlir::onnxir::createFloatInitializer(OpBuilder &b, Location loc, StringRef
 
 FailureOr<Value> mlir::onnxir::createInitializer(OpBuilder &b, Location loc, StringRef name,
                                                  ShapedType type,
-                                                 function_ref<void(MutableArrayRef<char>)> fill) {
+                                                 function_ref<void(NewWeight &)> fill) {
   std::string error;
   FailureOr<NewWeight> weight = WeightStore::get(b.getContext()).allocate(type, name, error);
   if (failed(weight))
     return emitError(loc) << "cannot store the new weight '" << name << "': " << error;
-  fill(weight->getBytes());
+  fill(*weight);
+  if (std::optional<std::string> writeError = weight->getWriteError())
+    return emitError(loc) << "cannot store the new weight '" << name << "': " << *writeError;
   ElementsAttr value = weight->finish();
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(b.getInsertionBlock());

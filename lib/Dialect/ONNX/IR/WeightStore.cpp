@@ -78,6 +78,7 @@ struct WeightStore::Impl {
   std::map<uintptr_t, StoredRange> regions;
   uint64_t fileBackedBytes = 0;
   bool allocationFailed = false;
+  WeightStore::Progress progress;
 
   std::optional<StoredRange> find(ArrayRef<char> bytes) const {
     std::lock_guard<std::mutex> lock(mutex);
@@ -213,6 +214,7 @@ FailureOr<NewWeight> WeightStore::allocate(ShapedType type, StringRef name,
 
   NewWeight weight;
   weight.type = type;
+  impl->progress.add(size);
   if (size < kFileBackedThreshold) {
     weight.heapBytes.resize(size);
     weight.bytes = weight.heapBytes;
@@ -228,9 +230,14 @@ FailureOr<NewWeight> WeightStore::allocate(ShapedType type, StringRef name,
   if (!file)
     return fail();
   uint64_t offset = (file->end + pageSize() - 1) & ~uint64_t(pageSize() - 1);
-  if (::ftruncate(file->fd, off_t(offset + size)) != 0) {
-    error = "cannot grow the weight file to " + std::to_string(offset + size) +
-            " bytes: " + std::strerror(errno);
+  // Blocks reserved up front: a full disk is an error here, not a SIGBUS
+  // when a page of the mapping is first written.
+  int reserved = ::fallocate(file->fd, 0, off_t(offset), off_t(size));
+  if (reserved != 0 && errno == EOPNOTSUPP)
+    reserved = ::ftruncate(file->fd, off_t(offset + size));
+  if (reserved != 0) {
+    error = "cannot reserve " + std::to_string(size) + " bytes in the weight file: " +
+            std::strerror(errno);
     return fail();
   }
   void *base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, file->fd, off_t(offset));
@@ -254,7 +261,35 @@ FailureOr<NewWeight> WeightStore::allocate(ShapedType type, StringRef name,
       /*dataIsMutable=*/true);
   weight.resource = DenseResourceElementsAttr::get(type, name, std::move(blob));
   weight.bytes = MutableArrayRef<char>(static_cast<char *>(base), size);
+  weight.fd = file->fd;
+  weight.fileOffset = offset;
   return weight;
+}
+
+void NewWeight::write(size_t offset, ArrayRef<char> data) {
+  assert(offset + data.size() <= bytes.size() && "write past the weight's end");
+  if (fd < 0) {
+    std::memcpy(bytes.data() + offset, data.data(), data.size());
+    return;
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done,
+                         off_t(fileOffset + offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      *writeErrno = n < 0 ? errno : EIO;
+      return;
+    }
+    done += size_t(n);
+  }
+}
+
+std::optional<std::string> NewWeight::getWriteError() const {
+  if (int code = writeErrno->load())
+    return std::string(std::strerror(code));
+  return std::nullopt;
 }
 
 ElementsAttr NewWeight::finish() {
@@ -310,3 +345,5 @@ bool WeightStore::takeAllocationFailure() {
   std::lock_guard<std::mutex> lock(impl->mutex);
   return std::exchange(impl->allocationFailed, false);
 }
+
+WeightStore::Progress &WeightStore::getProgress() { return impl->progress; }

@@ -13,6 +13,11 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/JSON.h"
 
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
 namespace mlir::norm {
 
 constexpr llvm::StringLiteral kReportAttr = "norm.report";
@@ -34,8 +39,50 @@ void recordNormAction(Operation *op, llvm::StringRef pass, llvm::StringRef actio
 void recordNormRefusal(Operation *op, llvm::StringRef pass, llvm::StringRef reason,
                        llvm::StringRef kind = "");
 
-/// The JSON report of `module`: counts of the norm ops left in it and the
-/// recorded history of every norm (schema in docs/Report.md).
+/// Collects the records a pass makes while it runs and writes them into the
+/// module's `norm.report` once, when it goes out of scope. Without one,
+/// every record rebuilds the (uniqued, never freed) array attribute, which
+/// costs time and memory quadratic in the number of norms. Every pass that
+/// records creates one at the start of runOnOperation.
+class ReportBatch {
+public:
+  explicit ReportBatch(ModuleOp module);
+  ~ReportBatch();
+  ReportBatch(const ReportBatch &) = delete;
+  ReportBatch &operator=(const ReportBatch &) = delete;
+
+  struct State;
+
+private:
+  std::unique_ptr<State> state;
+};
+
+/// What the report says, grouped: counts (norm ops left by kind, records by
+/// action) and each norm's records in the order norms were first seen.
+struct NormReport {
+  struct Norm {
+    std::string name;
+    std::string kind;
+    SmallVector<DictionaryAttr> records;
+    /// The last record's action and reason.
+    StringRef getAction() const;
+    StringRef getReason() const;
+  };
+  /// Sorted by key.
+  std::map<std::string, int64_t> counts;
+  std::vector<Norm> norms;
+};
+NormReport collectReport(ModuleOp module);
+
+/// Writes the report as JSON (schema in docs/Report.md), streamed: a model
+/// with 20k norms must not build 20k JSON objects. `extra` adds top-level
+/// string fields (input, output); `stageSeconds` adds `stages`, the wall
+/// time of each stage of the run, in order.
+void writeReport(const NormReport &report, llvm::raw_ostream &os,
+                 ArrayRef<std::pair<std::string, std::string>> extra = {},
+                 ArrayRef<std::pair<std::string, double>> stageSeconds = {});
+
+/// The JSON report of `module` as an object (what writeReport writes).
 llvm::json::Object buildReport(ModuleOp module);
 
 } // namespace mlir::norm

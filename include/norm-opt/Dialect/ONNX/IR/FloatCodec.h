@@ -4,8 +4,9 @@
 // bf16, fp64) to float64 and back. Every weight rewrite computes in float64
 // and rounds once to the stored type (TRANSFORMS.md, numerics policy), so
 // these conversions run once per element of every folded weight: they are
-// vectorized (AVX2/F16C when the CPU has them, chosen at run time) and never
-// go through APFloat.
+// vectorized (AVX-512 or AVX2/F16C, the widest the CPU has, chosen at run
+// time; NORM_OPT_CODEC=avx2|scalar forces a narrower path) and never go
+// through APFloat.
 //
 // Rounding from float64 is correctly rounded to nearest-even in every format:
 // fp16 and bf16 go through float32 with round-to-odd, which leaves enough

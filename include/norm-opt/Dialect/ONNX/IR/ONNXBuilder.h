@@ -9,6 +9,7 @@
 #define NORM_OPT_DIALECT_ONNX_IR_ONNXBUILDER_H
 
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
+#include "norm-opt/Dialect/ONNX/IR/WeightStore.h"
 #include "mlir/IR/Builders.h"
 
 namespace mlir::onnxir {
@@ -37,8 +38,7 @@ Value createFloatInitializer(OpBuilder &b, Location loc, llvm::StringRef name,
 /// large weight without holding it twice. Emits an error and fails when the
 /// store cannot hold it (e.g. the disk is full).
 FailureOr<Value> createInitializer(OpBuilder &b, Location loc, llvm::StringRef name,
-                                   ShapedType type,
-                                   llvm::function_ref<void(MutableArrayRef<char>)> fill);
+                                   ShapedType type, llvm::function_ref<void(NewWeight &)> fill);
 
 /// `ReduceMean(input)` over the dims `[axis, rank)` with keepdims = 1, with
 /// the axes as attribute (opset < 18) or as an input (opset >= 18). An

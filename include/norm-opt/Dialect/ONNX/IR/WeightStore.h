@@ -25,7 +25,9 @@
 #include "mlir/Support/LogicalResult.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,11 +41,18 @@ struct FileRange {
   bool inSink = false;
 };
 
-/// A new weight being written: its bytes, uninitialized, to be filled once;
-/// then `finish` gives the attribute holding them.
+/// A new weight being written: its bytes, uninitialized, to be filled once
+/// (through `getBytes`, or `write` for whole runs of bytes, which a
+/// file-backed weight takes without a page fault per page); then `finish`
+/// gives the attribute holding them.
 class NewWeight {
 public:
   MutableArrayRef<char> getBytes() { return bytes; }
+  /// Writes `data` at `offset` of the weight; callable from several threads
+  /// for disjoint ranges.
+  void write(size_t offset, ArrayRef<char> data);
+  /// Whether a write failed (the disk is full, ...), with the reason.
+  std::optional<std::string> getWriteError() const;
   /// The attribute over the filled bytes: an inline `dense` attribute for a
   /// small weight, a `dense_resource` blob (no copy) for a large one.
   ElementsAttr finish();
@@ -54,6 +63,10 @@ private:
   MutableArrayRef<char> bytes;
   std::vector<char> heapBytes;
   ElementsAttr resource;
+  /// The file and offset of a file-backed weight (-1 on the heap).
+  int fd = -1;
+  uint64_t fileOffset = 0;
+  std::shared_ptr<std::atomic<int>> writeErrno = std::make_shared<std::atomic<int>>(0);
 };
 
 class WeightStore {
@@ -108,8 +121,27 @@ public:
   /// replaced) is released with a hole punched in the file.
   void commitSink(ArrayRef<std::pair<uint64_t, uint64_t>> liveRanges);
 
-  /// Bytes of new weights held in files (for progress).
+  /// Bytes of new weights held in files.
   uint64_t getFileBackedBytes() const;
+
+  /// What the current stage has done, for a progress display: weights
+  /// created by passes (total unknown, 0) or tensors written by the exporter
+  /// (total known). Updated from any thread.
+  struct Progress {
+    std::atomic<uint64_t> tensorsDone{0}, tensorsTotal{0};
+    std::atomic<uint64_t> bytesDone{0}, bytesTotal{0};
+    void reset(uint64_t tensors = 0, uint64_t bytes = 0) {
+      tensorsDone = 0;
+      bytesDone = 0;
+      tensorsTotal = tensors;
+      bytesTotal = bytes;
+    }
+    void add(uint64_t bytes) {
+      ++tensorsDone;
+      bytesDone += bytes;
+    }
+  };
+  Progress &getProgress();
 
   /// Whether an allocation failed since the last call (an error was emitted
   /// where it happened); a pass that writes weights ends with this check so
