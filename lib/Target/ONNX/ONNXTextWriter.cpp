@@ -131,27 +131,17 @@ llvm::Error printValues(const onnx::TensorProto &t, llvm::raw_ostream &os) {
       return llvm::Error::success();
     };
     switch (t.data_type()) {
-    case T::FLOAT: {
-      float v;
-      std::memcpy(&v, p, 4);
-      if (llvm::Error e = printNumber(v, /*single=*/true))
-        return e;
-      break;
-    }
+    case T::FLOAT:
     case T::DOUBLE: {
-      double v;
-      std::memcpy(&v, p, 8);
-      if (llvm::Error e = printNumber(v, /*single=*/false))
+      bool single = t.data_type() == T::FLOAT;
+      float f;
+      double d;
+      std::memcpy(single ? static_cast<void *>(&f) : static_cast<void *>(&d), p, width);
+      if (llvm::Error e = printNumber(single ? double(f) : d, single))
         return e;
       break;
     }
-    case T::UINT64: {
-      uint64_t v;
-      std::memcpy(&v, p, 8);
-      os << v;
-      break;
-    }
-    case T::UINT32: case T::UINT16: case T::UINT8: case T::BOOL: {
+    case T::UINT64: case T::UINT32: case T::UINT16: case T::UINT8: case T::BOOL: {
       uint64_t v = 0;
       std::memcpy(&v, p, width);
       os << v;
