@@ -61,12 +61,14 @@ for harness in "${HARNESSES[@]}"; do
   if [[ ${NORM_OPT_FUZZ_LONG:-0} == 1 ]]; then
     flags+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   fi
+  known=$(find "$artifacts" -type f | wc -l)
   log "$harness for ${SECONDS_EACH} s"
   "$BUILD/bin/$harness" "${flags[@]}" "$corpus" "$seeds/$kind" \
     > "$BUILD/$harness.log" 2>&1
   rc=$?
   grep -E "^(stat::|#[0-9]+ +DONE)|Done [0-9]+ runs" "$BUILD/$harness.log" | sed "s/^/fuzz: $harness: /" >&2
-  found=$(find "$artifacts" -type f | wc -l)
+  # Only this run's findings count (earlier ones stay for triage).
+  found=$(( $(find "$artifacts" -type f | wc -l) - known ))
   if ((rc != 0 || found != 0)); then
     log "$harness: exit $rc, $found finding(s) in $artifacts (log: $BUILD/$harness.log)"
     failed=$((failed + 1))
