@@ -95,6 +95,11 @@ private:
   /// they cannot read: the op's schema at the model's opset (input and
   /// output counts, attributes), and an op used below the opset it needs.
   LogicalResult checkSchema(const onnx::NodeProto &node);
+  /// Before ONNX's shape inference, which crashes on some invalid models
+  /// (a malformed Conv, an initializer whose data does not fit its shape):
+  /// every node's schema and every tensor's size, in all subgraphs.
+  LogicalResult checkBeforeInference(const onnx::GraphProto &graph);
+  LogicalResult checkTensorSize(const onnx::TensorProto &tensor, Location loc);
 
   FailureOr<ElementsAttr> convertTensor(onnx::TensorProto &tensor, Location loc);
   /// The one place that resolves and maps an external-data file.
@@ -586,10 +591,48 @@ LogicalResult Importer::checkSchema(const onnx::NodeProto &node) {
   return success();
 }
 
+LogicalResult Importer::checkTensorSize(const onnx::TensorProto &tensor,
+                                        Location loc) {
+  Type elementType = getElementType(context, tensor.data_type());
+  if (!elementType || tensor.data_type() == onnx::TensorProto::STRING)
+    return success(); // convertTensor reports these.
+  SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
+  std::string sizeError;
+  auto size = checkedTensorSize(shape, getElementByteWidth(elementType), sizeError);
+  if (failed(size))
+    return emitError(loc) << "tensor '" << tensor.name() << "' " << sizeError;
+  if (tensor.has_raw_data() && tensor.raw_data().size() != size->second)
+    return emitError(loc) << "tensor '" << tensor.name() << "' has "
+                          << tensor.raw_data().size()
+                          << " bytes of data but its shape needs " << size->second;
+  return success();
+}
+
+LogicalResult Importer::checkBeforeInference(const onnx::GraphProto &graph) {
+  for (const onnx::TensorProto &init : graph.initializer())
+    if (failed(checkTensorSize(init, fileLoc)))
+      return failure();
+  for (const onnx::NodeProto &node : graph.node()) {
+    if (failed(checkSchema(node)))
+      return failure();
+    for (const auto &attr : node.attribute()) {
+      if (attr.has_t() && failed(checkTensorSize(attr.t(), nodeLoc(node))))
+        return failure();
+      for (const auto &t : attr.tensors())
+        if (failed(checkTensorSize(t, nodeLoc(node))))
+          return failure();
+      if (attr.has_g() && failed(checkBeforeInference(attr.g())))
+        return failure();
+      for (const auto &g : attr.graphs())
+        if (failed(checkBeforeInference(g)))
+          return failure();
+    }
+  }
+  return success();
+}
+
 LogicalResult Importer::importNode(onnx::NodeProto &node, Block *block) {
   Location loc = nodeLoc(node);
-  if (failed(checkSchema(node)))
-    return failure();
   // Single static assignment, as the checker requires: a node may not
   // redefine a name of its graph or of a graph around it.
   for (const std::string &output : node.output())
@@ -803,6 +846,8 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
       // Keep the types the model declared.
     }
   };
+  if (failed(checkBeforeInference(model.graph())))
+    return nullptr;
   inferShapes(/*propagateData=*/false);
   if (everyShapeInputIsShaped(model.graph()))
     inferShapes(/*propagateData=*/true);
