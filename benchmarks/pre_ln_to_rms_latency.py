@@ -12,14 +12,12 @@ exported RMSNorm.
 
   benchmarks/pre_ln_to_rms_latency.py [--layers 12 --d 768 --heads 12] [--runs 30]
 """
-import collections
 import os
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test", "e2e"))
-import onnx  # noqa: E402
 
 import e2e_common  # noqa: E402
 import models  # noqa: E402
@@ -48,26 +46,11 @@ def main():
             sys.exit(f"norm-opt failed: {error}")
         counts = e2e_common.norm_counts(report)
 
-        batch = e2e_common.OrtBatch(tmp)
         feeds = {k: v.numpy() for k, v in inputs.items()}
-        batch.add(original, feeds)
-        batch.add(rewritten, feeds)
-        (ref, e1), (out, e2) = batch.run()
-        if e1 or e2:
-            sys.exit(f"onnxruntime failed: {e1 or e2}")
-        err = e2e_common.worst_rel_err(out, ref)
-
-        opt_dir = os.path.join(tmp, "ort-opt")
-        os.makedirs(opt_dir)
-        times = e2e_common.ort_latency(
-            [original, rewritten], [f"input_ids:int64:{args.batch}x{args.seq}:{args.vocab}"],
-            args.runs, args.threads, opt_dir, profile_ops=NORM_OPS)
-
-        def kernels(path):
-            name = os.path.basename(path)[:-len(".onnx")] + ".ort-opt.onnx"
-            graph = onnx.load(os.path.join(opt_dir, name), load_external_data=False).graph
-            found = collections.Counter(n.op_type for n in graph.node if n.op_type in NORM_OPS)
-            return ", ".join(f"{k} {v}" for k, v in sorted(found.items())) or "none"
+        err, times, kernels = e2e_common.check_and_time(
+            tmp, original, rewritten, feeds,
+            [f"input_ids:int64:{args.batch}x{args.seq}:{args.vocab}"], args.runs,
+            args.threads, NORM_OPS)
 
         t0 = times[original]["median_ms"]
         t1 = times[rewritten]["median_ms"]

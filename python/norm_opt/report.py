@@ -15,7 +15,7 @@ NORM_KINDS = ("layer_norm", "rms_norm", "batch_norm", "skip_layer_norm", "skip_r
               "crms_norm")
 #: The actions that change a norm (the others are `recognized`, `refused`
 #: and `warning`).
-REWRITE_ACTIONS = ("converted", "folded", "deferred", "decomposed")
+REWRITE_ACTIONS = ("converted", "folded", "deferred", "decomposed", "removed")
 
 
 @dataclasses.dataclass(frozen=True)

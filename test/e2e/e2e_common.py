@@ -112,6 +112,34 @@ def ort_latency(models, inputs, runs, threads=1, opt_dir=None, profile_ops=None)
     return json.loads(proc.stdout)
 
 
+def check_and_time(work, original, rewritten, feeds, input_specs, runs, threads, profile_ops):
+    """A latency benchmark's measurement of `rewritten` against `original`:
+    the worst relative error of its outputs on `feeds` ({name: array}), then
+    both timed in one onnxruntime process (ort_latency, profiling
+    `profile_ops`). Returns (error, times as ort_latency gives them,
+    kernels), where kernels(path) lists the `profile_ops` nodes of the graph
+    onnxruntime optimized `path` into, e.g. "LayerNormalization 4"."""
+    batch = OrtBatch(work)
+    batch.add(original, feeds)
+    batch.add(rewritten, feeds)
+    (ref, e1), (out, e2) = batch.run()
+    if e1 or e2:
+        sys.exit(f"onnxruntime failed: {e1 or e2}")
+    err = worst_rel_err(out, ref)
+    opt_dir = os.path.join(work, "ort-opt")
+    os.makedirs(opt_dir, exist_ok=True)
+    times = ort_latency([original, rewritten], input_specs, runs, threads, opt_dir,
+                        profile_ops=profile_ops)
+
+    def kernels(path):
+        name = os.path.basename(path)[:-len(".onnx")] + ".ort-opt.onnx"
+        graph = onnx.load(os.path.join(opt_dir, name), load_external_data=False).graph
+        found = collections.Counter(n.op_type for n in graph.node if n.op_type in profile_ops)
+        return ", ".join(f"{k} {v}" for k, v in sorted(found.items())) or "none"
+
+    return err, times, kernels
+
+
 def check_ort_available():
     try:
         check_onnxruntime()
@@ -177,10 +205,27 @@ MLIR_OP = re.compile(r'=\s*(onnx|norm)\.(\w+)(?:\s+"([^"]+)")?')
 NOT_NODES = {"initializer", "none", "yield"}
 
 
+def strip_original_spellings(text):
+    """The MLIR text without the `original { ... }` regions in which
+    recognized norms keep the nodes they replaced (they are not in the graph
+    while the norm op is)."""
+    kept, depth = [], 0
+    for line in text.splitlines():
+        if depth:
+            depth += line.count("{") - line.count("}")
+            continue
+        if line.rstrip().endswith("original {"):
+            depth = 1
+            line = line.rstrip()[:-len("original {")]
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def mlir_op_types(text):
-    """Counter of the ONNX op types (and `norm.<op>`) of an MLIR graph."""
+    """Counter of the ONNX op types (and `norm.<op>`) of an MLIR graph, the
+    nodes kept by recognized norms not counted."""
     ops = collections.Counter()
-    for dialect, name, op_type in MLIR_OP.findall(text):
+    for dialect, name, op_type in MLIR_OP.findall(strip_original_spellings(text)):
         if dialect == "norm":
             ops["norm." + name] += 1
         elif name == "node":

@@ -68,6 +68,31 @@ class PowLayerNorm(nn.LayerNorm):
         return centered * (variance + self.eps).pow(-0.5) * self.weight + self.bias
 
 
+class LNFreeLayerNorm(nn.LayerNorm):
+    """A norm site of an LN-free checkpoint (Heimersheim 2024): fine-tuned to
+    one fixed std sigma per site, shipped as an ordinary LayerNorm with
+    eps = 1e12 and gamma * 1e6 / sigma, so that sqrt(var + eps) ~ 1e6 and
+    the output ~ (x - mean(x)) / sigma * gamma + beta. make_ln_free() sets
+    the weights."""
+
+    def __init__(self, d):
+        super().__init__(d, eps=1e12)
+
+
+def make_ln_free(model, seed):
+    """Scales every LNFreeLayerNorm's gamma (already non-trivial) by
+    1e6 / sigma, sigma in [0.5, 3] per site; returns {site: sigma}."""
+    g = torch.Generator().manual_seed(seed)
+    sigmas = {}
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if isinstance(module, LNFreeLayerNorm):
+                sigma = float(0.5 + 2.5 * torch.rand(1, generator=g))
+                module.weight.mul_(1e6 / sigma)
+                sigmas[name] = sigma
+    return sigmas
+
+
 NORM_TYPES = (nn.LayerNorm, RMSNorm, nn.BatchNorm1d, nn.BatchNorm2d)
 
 

@@ -138,7 +138,8 @@ def unit_offset_count(model_path):
     proc = e2e.run_norm_opt([model_path, "--emit=mlir", "-o", "-"])
     if proc.returncode != 0:
         return None
-    return sum("unit_offset" in line for line in proc.stdout.splitlines()
+    text = e2e.strip_original_spellings(proc.stdout)
+    return sum("unit_offset" in line for line in text.splitlines()
                if "norm.rms_norm" in line)
 
 

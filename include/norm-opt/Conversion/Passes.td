@@ -9,6 +9,11 @@ def ConvertNormToONNX : Pass<"convert-norm-to-onnx", "ModuleOp"> {
   let description = [{
     Run by the exporter before writing a model; also usable on its own.
 
+    A norm that no pass changed is written back as the nodes it was
+    recognized from (its `original` region: the same nodes, attributes,
+    names and constants), so that a round trip gives the model back node for
+    node. Every other norm is written in the canonical spelling:
+
     - `norm.layer_norm` -> `LayerNormalization` at opset >= 17, else the
       decomposition `ReduceMean, Sub, Pow(2), ReduceMean, Add, Sqrt, Div, Mul,
       Add` (statistics in fp32: fp16/bf16 inputs are cast around them);
@@ -24,6 +29,10 @@ def ConvertNormToONNX : Pass<"convert-norm-to-onnx", "ModuleOp"> {
     Node names derive from the norm's name; the final node keeps the norm's
     output name.
   }];
+  let options = [
+    Option<"originalSpelling", "original-spelling", "bool", /*default=*/"true",
+           "Write an unchanged norm back as the nodes it was recognized from">
+  ];
   let dependentDialects = ["::mlir::onnxir::ONNXDialect"];
 }
 

@@ -8,10 +8,12 @@
 #include "norm-opt/Conversion/Passes.h"
 
 #include "norm-opt/Dialect/Norm/IR/NormOps.h"
+#include "norm-opt/Dialect/Norm/IR/OriginalSpelling.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
 
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir {
@@ -21,6 +23,8 @@ namespace mlir {
 
 using namespace mlir;
 using namespace mlir::onnxir;
+using namespace mlir::norm;
+using mlir::norm::NormDialect;
 
 namespace {
 
@@ -134,6 +138,23 @@ Type statisticsType(Type elementType) {
   return Float32Type::get(elementType.getContext());
 }
 
+/// The statistics type of a norm written anew: the model's own precision
+/// policy where the norm was recognized from a chain (the type its means
+/// were taken in, e.g. fp16 statistics in an fp16 model without Casts, so
+/// that a rewritten norm does not drift from its neighbours), else fp32 (or
+/// wider) as the norm ops define it.
+Type statisticsTypeOf(Operation *norm, Type elementType) {
+  if (norm->getNumRegions() == 1 && !norm->getRegion(0).empty())
+    for (Operation &op : norm->getRegion(0).front())
+      if (auto mean = dyn_cast<ReduceMeanOp>(op))
+        if (auto type = dyn_cast<FloatType>(getElementTypeOrSelf(mean.getData().getType())))
+          // Pow takes bf16 only from opset 15 (the original may square by
+          // Mul): below, the statistics are fp32.
+          if (!type.isBF16() || getOpsetVersion(norm) >= 15)
+            return type;
+  return statisticsType(elementType);
+}
+
 /// `numerator / sqrt(meanSquare + epsilon)`.
 Value divideByRoot(PatternRewriter &rewriter, Location loc, Value numerator,
                    Value meanSquare, double epsilon) {
@@ -189,8 +210,15 @@ Value applyAffine(PatternRewriter &rewriter, Operation *norm, Value normalized,
                                     result, scale);
   if (bias)
     result = AddOp::create(rewriter, loc, type, result, bias);
-  if (Operation *last = result.getDefiningOp())
+  if (Operation *last = result.getDefiningOp()) {
     takeOutputNames(norm, last);
+    // The chain is typed from its input, which shape inference may have left
+    // unranked; the value that replaces the norm keeps the norm's own result
+    // type (a graph output's type is fixed by the signature).
+    Type declared = norm->getResult(0).getType();
+    if (result.getType() != declared && result.getDefiningOp()->getNumRegions() == 0)
+      result.setType(declared);
+  }
   return result;
 }
 
@@ -209,7 +237,7 @@ FailureOr<Value> decompose(PatternRewriter &rewriter, Operation *op, Value input
   int64_t opset = getOpsetVersion(op);
   auto inputType = cast<TensorType>(input.getType());
   Value x = createCastIfNeeded(rewriter, derivedNodeLoc(loc, "Cast"), input,
-                               statisticsType(inputType.getElementType()));
+                               statisticsTypeOf(op, inputType.getElementType()));
   if (center) {
     Value mean = createMeanOverTrailingDims(
         rewriter, derivedNodeLoc(loc, "ReduceMean"), x, reduceFrom, opset);
@@ -477,7 +505,12 @@ struct SkipRMSNormToONNX : OpRewritePattern<norm::SkipRMSNormOp> {
 
 struct ConvertNormToONNXPass
     : impl::ConvertNormToONNXBase<ConvertNormToONNXPass> {
+  using ConvertNormToONNXBase::ConvertNormToONNXBase;
   void runOnOperation() override {
+    // A norm no pass changed goes back to the nodes it was read from.
+    IRRewriter rewriter(&getContext());
+    if (originalSpelling)
+      restoreOriginalSpellings(rewriter, getOperation());
     RewritePatternSet patterns(&getContext());
     patterns.add<LayerNormToONNX, RMSNormToONNX, RMSScaleToONNX, CRMSNormToONNX,
                  BatchNormToONNX,
@@ -498,7 +531,8 @@ struct ConvertNormToONNXPass
       return WalkResult::advance();
     });
     if (result.wasInterrupted())
-      signalPassFailure();
+      return signalPassFailure();
+    eraseOrphanedSpellingConstants(rewriter, getOperation());
   }
 };
 

@@ -452,6 +452,20 @@ LogicalResult Exporter::buildModel(onnx::ModelProto &model) {
 
   if (failed(exportBlock(body, graph, /*isTopLevel=*/true)))
     return failure();
+  // Inputs are fed by position too: initializers that are also inputs go
+  // back to where the model listed them among the others.
+  if (auto order = func->getAttrOfType<ArrayAttr>(kInputOrderAttr)) {
+    llvm::StringMap<size_t> position;
+    for (auto [i, name] : llvm::enumerate(order.getAsValueRange<StringAttr>()))
+      position.try_emplace(name, i);
+    std::stable_sort(graph.mutable_input()->begin(), graph.mutable_input()->end(),
+                     [&](const onnx::ValueInfoProto &a, const onnx::ValueInfoProto &b) {
+                       auto pa = position.find(a.name()), pb = position.find(b.name());
+                       size_t ia = pa == position.end() ? order.size() : pa->second;
+                       size_t ib = pb == position.end() ? order.size() : pb->second;
+                       return ia < ib;
+                     });
+  }
 
   for (auto &[index, value, wanted] : identities) {
     std::string name = uniqueName(wanted);

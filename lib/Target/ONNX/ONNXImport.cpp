@@ -10,7 +10,9 @@
 
 #include "norm-opt/Target/ONNX/ONNXImport.h"
 
+#include "GraphOrder.h"
 #include "ONNXTextWriter.h"
+#include "ShapeRecovery.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXTypes.h"
 
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
@@ -736,8 +738,8 @@ LogicalResult Importer::importGraphBody(onnx::GraphProto &graph, Block *block,
            << "graph '" << graph.name()
            << "' has sparse initializers, which norm-opt does not support";
 
-  // Nodes must be in topological order (the ONNX checker requires it);
-  // importNode reports an input that is not yet defined.
+  // Nodes are in topological order (sortNodesTopologically); importNode
+  // reports an input that nothing defines.
   for (onnx::NodeProto &node : *graph.mutable_node())
     if (failed(importNode(node, block)))
       return failure();
@@ -829,6 +831,12 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
   if (failed(checkOpsets(model)))
     return nullptr;
 
+  // Nodes in topological order, before shape inference walks them in order.
+  if (std::optional<CycleNode> cycle = sortNodesTopologically(*model.mutable_graph()))
+    return (error(cycle->graph->node(cycle->index))
+                << "is on a cycle: one of its inputs depends on its own outputs",
+            nullptr);
+
   // Shape inference gives intermediate values their types; errors there are
   // not fatal (unknown ops, e.g. contrib or newer-opset ones, stay untyped).
   // Data propagation resolves shapes computed by Shape -> Gather -> Concat ->
@@ -836,19 +844,53 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
   // need to know the hidden size. ONNX 1.12's propagation crashes on a Shape
   // of a value it could not type (the output of an opset-23 op it does not
   // know), so it runs only after a plain pass has typed every Shape input.
-  auto inferShapes = [&](bool propagateData) {
+  auto tryInferShapes = [&](bool propagateData) {
     try {
       onnx::ShapeInferenceOptions inferenceOptions(/*check_type=*/false,
                                                    /*error_mode=*/0, propagateData);
       onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                          inferenceOptions);
+      return true;
     } catch (...) {
-      // Keep the types the model declared.
+      return false;
     }
+  };
+  // ONNX 1.12 types each node and goes on past one it cannot type, but it
+  // throws (and types nothing) when an inferred type contradicts a declared
+  // one, e.g. an exporter's wrong graph output shape. Then it runs again with
+  // the declared output types set aside (and, if that is not enough, the
+  // declared value_info too), and the declared output types are put back:
+  // they stay the graph's signature.
+  auto inferShapes = [&](bool propagateData) {
+    if (tryInferShapes(propagateData))
+      return;
+    onnx::GraphProto &graph = *model.mutable_graph();
+    google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> declaredInfo,
+        declaredOutputs = graph.output();
+    for (onnx::ValueInfoProto &output : *graph.mutable_output())
+      output.clear_type();
+    bool inferred = tryInferShapes(propagateData);
+    if (!inferred) {
+      declaredInfo.Swap(graph.mutable_value_info());
+      inferred = tryInferShapes(propagateData);
+      if (!inferred)
+        graph.mutable_value_info()->Swap(&declaredInfo);
+    }
+    graph.mutable_output()->Swap(&declaredOutputs);
+    llvm::StringSet<> typed;
+    for (const onnx::ValueInfoProto &info : graph.value_info())
+      typed.insert(info.name());
+    for (onnx::ValueInfoProto &info : declaredInfo)
+      if (!typed.contains(info.name()))
+        *graph.add_value_info() = std::move(info);
   };
   if (failed(checkBeforeInference(model.graph())))
     return nullptr;
   inferShapes(/*propagateData=*/false);
+  // Shapes old opsets compute with Shape -> Slice -> Concat -> Reshape, which
+  // inference then carries on from.
+  if (recoverComputedReshapes(*model.mutable_graph()))
+    inferShapes(/*propagateData=*/false);
   if (everyShapeInputIsShaped(model.graph()))
     inferShapes(/*propagateData=*/true);
 
@@ -937,6 +979,16 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
     valueInfo.push_back(builder.getArrayAttr(entry));
   }
   func->setAttr("onnx.value_info", builder.getArrayAttr(valueInfo));
+  // Initializers listed as inputs become no arguments: the exporter puts
+  // them back at their positions.
+  if (llvm::any_of(graph.input(), [&](const auto &input) {
+        return initializerNames.contains(input.name());
+      })) {
+    SmallVector<Attribute> order;
+    for (const auto &input : graph.input())
+      order.push_back(builder.getStringAttr(input.name()));
+    func->setAttr(kInputOrderAttr, builder.getArrayAttr(order));
+  }
 
   Block *entry = func.addEntryBlock();
   llvm::ScopedHashTableScope<StringRef, Value> scope(symbols);

@@ -167,3 +167,37 @@ func.func @refuse_skip_bias_fp16(%x: tensor<8x4xf16>, %s: tensor<8x4xf16>, %b: t
   %m = onnx.MatMul(%y, %w) : (tensor<8x4xf16>, tensor<4x3xf16>) -> tensor<8x3xf16>
   return %m : tensor<8x3xf16>
 }
+
+// -----
+
+// Readers.h: a Shape reader and a Reshape that keeps the hidden axis read the
+// raw input instead; the factor of the layer behind the Reshape is the RMS of
+// the reshaped rows.
+// CHECK-LABEL: func.func @shape_and_reshape_readers
+// CHECK: onnx.Shape(%arg0)
+// CHECK: %[[R:.*]] = onnx.Reshape(%arg0, %{{.*}})
+// CHECK: %[[M:.*]] = onnx.MatMul(%[[R]], %{{.*}})
+// CHECK: norm.rms_scale %[[M]] by %[[R]] : tensor<6x2xf32>, tensor<6x4xf32>
+func.func @shape_and_reshape_readers(%x: tensor<2x3x4xf32>) -> (tensor<3xi64>, tensor<6x2xf32>) {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x2xf32> : tensor<4x2xf32>
+  %s = onnx.initializer "s" = dense<[6, 4]> : tensor<2xi64> : tensor<2xi64>
+  %y = norm.rms_norm %x : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  %shape = onnx.Shape(%y) : (tensor<2x3x4xf32>) -> tensor<3xi64>
+  %r = onnx.Reshape(%y, %s) : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<6x4xf32>
+  %m = onnx.MatMul(%r, %w) : (tensor<6x4xf32>, tensor<4x2xf32>) -> tensor<6x2xf32>
+  return %shape, %m : tensor<3xi64>, tensor<6x2xf32>
+}
+
+// -----
+
+// A norm over the last two dims has rows of 12 values: through a Reshape
+// that keeps only the last dim, the rows would differ.
+func.func @reshape_of_multi_dim_norm(%x: tensor<2x3x4xf32>) -> tensor<6x2xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x2xf32> : tensor<4x2xf32>
+  %s = onnx.initializer "s" = dense<[6, 4]> : tensor<2xi64> : tensor<2xi64>
+  // expected-remark @+1 {{norm-defer-scale: left unchanged: it normalizes more than the last dim, and a reader reshapes or transposes its output}}
+  %y = norm.rms_norm %x {axis = -2 : i64} : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  %r = onnx.Reshape(%y, %s) : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<6x4xf32>
+  %m = onnx.MatMul(%r, %w) : (tensor<6x4xf32>, tensor<4x2xf32>) -> tensor<6x2xf32>
+  return %m : tensor<6x2xf32>
+}

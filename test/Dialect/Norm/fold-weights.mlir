@@ -323,11 +323,12 @@ func.func @refuse_size_mismatch(%x: tensor<3x2xf32>) -> tensor<3x1xf32> {
 
 // ONNX shape inference leaves the outputs of ops it does not know (opset-23
 // RMSNormalization) untyped: the hidden size then comes from the scale, and
-// the readers' weights are checked against it.
+// the readers' weights are checked against it; the reader's untyped product
+// is a tensor of its weight's element type.
 // CHECK-LABEL: func.func @unranked_hidden_size_from_scale
 // CHECK: %[[W:.*]] = onnx.initializer "w_folded" = dense<{{\[\[}}2.000000e+00], [4.000000e+00]]>
 // CHECK: %[[N:.*]] = norm.rms_norm %arg0 : tensor<*xf32>
-// CHECK: onnx.MatMul(%[[N]], %[[W]]) : (tensor<*xf32>, tensor<2x1xf32>) -> !onnx.opaque<"">
+// CHECK: onnx.MatMul(%[[N]], %[[W]]) : (tensor<*xf32>, tensor<2x1xf32>) -> tensor<*xf32>
 func.func @unranked_hidden_size_from_scale(%x: tensor<*xf32>) -> tensor<*xf32> {
   %g = onnx.initializer "g" = dense<[2.0, 4.0]> : tensor<2xf32> : tensor<2xf32>
   %w = onnx.initializer "w" = dense<1.0> : tensor<2x1xf32> : tensor<2x1xf32>
@@ -398,4 +399,83 @@ func.func @crms_norm(%x: tensor<2x3xf32>) -> tensor<2x2xf32> {
   %y = norm.crms_norm %x scale(%g : tensor<4xf32>) bias(%b : tensor<4xf32>) : tensor<2x3xf32> -> tensor<2x4xf32>
   %m = onnx.MatMul(%y, %w) : (tensor<2x4xf32>, tensor<4x2xf32>) -> tensor<2x2xf32>
   return %m : tensor<2x2xf32>
+}
+
+// -----
+
+// Readers.h: the Hugging Face attention reads the norm output's shape
+// (`bsz, q_len, _ = hidden_states.size()`) and reshapes it keeping the
+// hidden axis before a projection; a no-op Cast and an Identity hand rows on
+// too. Shape reads stay, the gain folds into both MatMuls.
+// CHECK-LABEL: func.func @shape_and_reshape_readers
+// CHECK-DAG: %[[W:.*]] = onnx.initializer "w_folded" = dense<{{\[\[}}1.000000e+00, 1.000000e+00], [2.000000e+00, 2.000000e+00], [3.000000e+00, 3.000000e+00], [4.000000e+00, 4.000000e+00]]>
+// CHECK-DAG: %[[V:.*]] = onnx.initializer "v_folded"
+// CHECK: %[[N:.*]] = norm.rms_norm %arg0 :
+// CHECK: onnx.Shape(%[[N]])
+// CHECK: %[[R:.*]] = onnx.Reshape(%[[N]], %{{.*}})
+// CHECK: onnx.MatMul(%[[R]], %[[W]])
+// CHECK: %[[C:.*]] = onnx.Cast(%[[N]])
+// CHECK: %[[I:.*]] = onnx.Identity(%[[C]])
+// CHECK: onnx.MatMul(%[[I]], %[[V]])
+func.func @shape_and_reshape_readers(%x: tensor<2x3x4xf32>) -> (tensor<3xi64>, tensor<6x2xf32>, tensor<2x3x2xf32>) {
+  %g = onnx.initializer "g" = dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32> : tensor<4xf32>
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x2xf32> : tensor<4x2xf32>
+  %v = onnx.initializer "v" = dense<1.0> : tensor<4x2xf32> : tensor<4x2xf32>
+  %s = onnx.initializer "s" = dense<[6, 4]> : tensor<2xi64> : tensor<2xi64>
+  %y = norm.rms_norm %x scale(%g : tensor<4xf32>) : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  %shape = onnx.Shape(%y) : (tensor<2x3x4xf32>) -> tensor<3xi64>
+  %r = onnx.Reshape(%y, %s) : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<6x4xf32>
+  %m = onnx.MatMul(%r, %w) : (tensor<6x4xf32>, tensor<4x2xf32>) -> tensor<6x2xf32>
+  %c = onnx.Cast(%y) {to = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  %i = onnx.Identity(%c) : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  %m2 = onnx.MatMul(%i, %v) : (tensor<2x3x4xf32>, tensor<4x2xf32>) -> tensor<2x3x2xf32>
+  return %shape, %m, %m2 : tensor<3xi64>, tensor<6x2xf32>, tensor<2x3x2xf32>
+}
+
+// -----
+
+// A Reshape that splits the hidden axis does not hand rows on: it is a
+// reader like any other, and no linear layer.
+func.func @reshape_splitting_hidden(%x: tensor<2x4xf32>) -> tensor<4x2xf32> {
+  %g = onnx.initializer "g" = dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32> : tensor<4xf32>
+  %s = onnx.initializer "s" = dense<[4, 2]> : tensor<2xi64> : tensor<2xi64>
+  // expected-remark @+1 {{norm-fold-weights: left unchanged: cannot fold into its readers: onnx.Reshape is not a linear layer}}
+  %y = norm.rms_norm %x scale(%g : tensor<4xf32>) : tensor<2x4xf32> -> tensor<2x4xf32>
+  %r = onnx.Reshape(%y, %s) : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<4x2xf32>
+  return %r : tensor<4x2xf32>
+}
+
+// -----
+
+// Only read for its shape: nothing to fold into.
+func.func @only_shape_read(%x: tensor<2x4xf32>) -> tensor<2xi64> {
+  %g = onnx.initializer "g" = dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32> : tensor<4xf32>
+  // expected-remark @+1 {{norm-fold-weights: left unchanged: cannot fold into its readers: the value is only read for its shape}}
+  %y = norm.rms_norm %x scale(%g : tensor<4xf32>) : tensor<2x4xf32> -> tensor<2x4xf32>
+  %s = onnx.Shape(%y) : (tensor<2x4xf32>) -> tensor<2xi64>
+  return %s : tensor<2xi64>
+}
+
+// -----
+
+// A norm inside an If branch folds into the branch's MatMul of an outer
+// weight, with the same proof.
+// CHECK-LABEL: func.func @norm_in_subgraph
+// CHECK: onnx.node "If"
+// CHECK: %[[N:.*]] = norm.layer_norm %arg1 :
+// CHECK: %[[M:.*]] = onnx.MatMul(%[[N]], %{{.*}})
+// CHECK: onnx.Add(%[[M]], %{{.*}})
+func.func @norm_in_subgraph(%c: tensor<i1>, %x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+  %w = onnx.initializer "w" = dense<1.0> : tensor<4x2xf32> : tensor<4x2xf32>
+  %r = onnx.node "If"(%c) {then_branch = #onnx.subgraph<0>, else_branch = #onnx.subgraph<1>} : (tensor<i1>) -> tensor<2x2xf32> {
+    %g = onnx.initializer "g" = dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32> : tensor<4xf32>
+    %b = onnx.initializer "b" = dense<[1.0, 0.0, 0.0, 0.0]> : tensor<4xf32> : tensor<4xf32>
+    %y = norm.layer_norm %x scale(%g : tensor<4xf32>) bias(%b : tensor<4xf32>) : tensor<2x4xf32> -> tensor<2x4xf32>
+    %m = onnx.MatMul(%y, %w) : (tensor<2x4xf32>, tensor<4x2xf32>) -> tensor<2x2xf32>
+    onnx.yield "then" [] -> ["m"] %m : tensor<2x2xf32>
+  }, {
+    %z = onnx.MatMul(%x, %w) : (tensor<2x4xf32>, tensor<4x2xf32>) -> tensor<2x2xf32>
+    onnx.yield "else" [] -> ["z"] %z : tensor<2x2xf32>
+  }
+  return %r : tensor<2x2xf32>
 }

@@ -214,3 +214,20 @@ func.func @transposed_weight(%ids: tensor<2x3xi64>) -> tensor<2x3x2xf32> {
   %out = norm.layer_norm %s : tensor<2x3x2xf32> -> tensor<2x3x2xf32>
   return %out : tensor<2x3x2xf32>
 }
+
+// -----
+
+// A LayerNorm inside an If branch is proven like any other; its stream
+// starts at a value the branch reads from the outer graph (here a graph
+// input), which is a reader like any other.
+func.func @norm_in_subgraph(%c: tensor<i1>, %x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %r = onnx.node "If"(%c) {then_branch = #onnx.subgraph<0>, else_branch = #onnx.subgraph<1>} : (tensor<i1>) -> tensor<2x4xf32> {
+    %g = onnx.initializer "g" = dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32> : tensor<4xf32>
+    // expected-remark @+1 {{norm-pre-ln-to-rms: left unchanged: the stream starts at graph input '?', which cannot be centered}}
+    %y = norm.layer_norm %x scale(%g : tensor<4xf32>) : tensor<2x4xf32> -> tensor<2x4xf32>
+    onnx.yield "then" [] -> ["y"] %y : tensor<2x4xf32>
+  }, {
+    onnx.yield "else" [] -> ["x"] %x : tensor<2x4xf32>
+  }
+  return %r : tensor<2x4xf32>
+}

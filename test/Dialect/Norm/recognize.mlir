@@ -12,7 +12,9 @@
 // CHECK: %[[Y:.*]] = norm.layer_norm %[[X]] scale(%[[G]] : tensor<8xf32>) bias(%[[B]] : tensor<8xf32>) {epsilon = 1.000000e-03 : f32, onnx.outputs = ["y"]}
 // CHECK: return %[[Y]]
 // LOC-LABEL: func.func @layer_normalization
-// LOC: norm.layer_norm {{.*}} loc("ln")
+// LOC: norm.layer_norm
+// LOC: onnx.yield
+// LOC-NEXT: {{^ *}}} loc("ln")
 func.func @layer_normalization(%x: tensor<2x3x8xf32>) -> tensor<2x3x8xf32> {
   %g = onnx.initializer "g" = dense<2.0> : tensor<8xf32> : tensor<8xf32>
   %b = onnx.initializer "b" = dense<0.5> : tensor<8xf32> : tensor<8xf32>
@@ -109,9 +111,13 @@ func.func @layer_normalization_mean_used(%x: tensor<2x8xf32>, %g: tensor<8xf32>)
 // CHECK-NEXT: %[[G:.*]] = onnx.initializer "ln.weight"
 // CHECK-NEXT: %[[B:.*]] = onnx.initializer "ln.bias"
 // CHECK-NEXT: %[[Y:.*]] = norm.layer_norm %[[X]] scale(%[[G]] : tensor<8xf32>) bias(%[[B]] : tensor<8xf32>) {onnx.outputs = ["y"]} : tensor<2x3x8xf32> -> tensor<2x3x8xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]]
 // LOC-LABEL: func.func @layer_norm_pytorch
-// LOC: norm.layer_norm {{.*}} loc("/ln/Add_1")
+// LOC: norm.layer_norm
+// LOC: onnx.yield
+// LOC-NEXT: {{^ *}}} loc("/ln/Add_1")
 func.func @layer_norm_pytorch(%x: tensor<2x3x8xf32>) -> tensor<2x3x8xf32> {
   %g = onnx.initializer "ln.weight" = dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]> : tensor<8xf32> : tensor<8xf32>
   %b = onnx.initializer "ln.bias" = dense<0.5> : tensor<8xf32> : tensor<8xf32>
@@ -137,6 +143,8 @@ func.func @layer_norm_pytorch(%x: tensor<2x3x8xf32>) -> tensor<2x3x8xf32> {
 // CHECK-LABEL: func.func @layer_norm_pow_rsqrt
 // CHECK-SAME: (%[[X:.*]]: tensor<2x3x8xf32>, %[[G:.*]]: tensor<8xf32>, %[[B:.*]]: tensor<8xf32>)
 // CHECK-NEXT: %[[Y:.*]] = norm.layer_norm %[[X]] scale(%[[G]] : tensor<8xf32>) bias(%[[B]] : tensor<8xf32>) {onnx.outputs = ["y"]} : tensor<2x3x8xf32> -> tensor<2x3x8xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]]
 func.func @layer_norm_pow_rsqrt(%x: tensor<2x3x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<2x3x8xf32> {
   %0 = onnx.ReduceMean(%x) {axes = array<i64: -1>} : (tensor<2x3x8xf32>) -> tensor<2x3x1xf32>
@@ -160,6 +168,8 @@ func.func @layer_norm_pow_rsqrt(%x: tensor<2x3x8xf32>, %g: tensor<8xf32>, %b: te
 // CHECK-LABEL: func.func @layer_norm_swapped_two_dims
 // CHECK-SAME: (%[[X:.*]]: tensor<2x3x8xf32>, %[[G:.*]]: tensor<3x8xf32>, %[[B:.*]]: tensor<8xf32>)
 // CHECK-NEXT: %[[Y:.*]] = norm.layer_norm %[[X]] scale(%[[G]] : tensor<3x8xf32>) bias(%[[B]] : tensor<8xf32>) {axis = -2 : i64, epsilon = 9.99999997E-7 : f32} : tensor<2x3x8xf32> -> tensor<2x3x8xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]]
 func.func @layer_norm_swapped_two_dims(%x: tensor<2x3x8xf32>, %g: tensor<3x8xf32>, %b: tensor<8xf32>) -> tensor<2x3x8xf32> {
   %axes = onnx.Constant {value = dense<[1, 2]> : tensor<2xi64>} : tensor<2xi64>
@@ -182,6 +192,8 @@ func.func @layer_norm_swapped_two_dims(%x: tensor<2x3x8xf32>, %g: tensor<3x8xf32
 // CHECK-LABEL: func.func @layer_norm_no_affine
 // CHECK-SAME: (%[[X:.*]]: tensor<4x16xf32>)
 // CHECK-NEXT: %[[Y:.*]] = norm.layer_norm %[[X]] : tensor<4x16xf32> -> tensor<4x16xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]]
 func.func @layer_norm_no_affine(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %0 = onnx.ReduceMean(%x) {axes = array<i64: 1>} : (tensor<4x16xf32>) -> tensor<4x1xf32>
@@ -206,6 +218,8 @@ func.func @layer_norm_no_affine(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 // CHECK-NEXT: %[[G:.*]] = onnx.Constant {value = dense<3.000000e+00> : tensor<16xf32>}
 // CHECK-NEXT: %[[B:.*]] = onnx.Constant {value = dense<-1.000000e+00> : tensor<16xf32>}
 // CHECK-NEXT: %[[Y:.*]] = norm.layer_norm %[[X]] scale(%[[G]] : tensor<16xf32>) bias(%[[B]] : tensor<16xf32>) {epsilon = 1.000000e-01 : f32}
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]]
 func.func @layer_norm_moments_constant_weights(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %g = onnx.Constant {value = dense<3.0> : tensor<16xf32>} : tensor<16xf32>
@@ -235,6 +249,8 @@ func.func @layer_norm_moments_constant_weights(%x: tensor<4x16xf32>) -> tensor<4
 // CHECK-LABEL: func.func @layer_norm_function_body
 // CHECK-SAME: (%[[X:.*]]: tensor<2x3x5xf32> {onnx.name = "X"}, %[[W:.*]]: tensor<3x5xf32> {onnx.name = "W"}, %[[B:.*]]: tensor<3x5xf32> {onnx.name = "B"})
 // CHECK-NEXT: %[[Y:.*]] = norm.layer_norm %[[X]] scale(%[[W]] : tensor<3x5xf32>) bias(%[[B]] : tensor<3x5xf32>) {axis = -2 : i64, epsilon = 1.000000e-01 : f32, onnx.outputs = ["Y"]}
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]]
 func.func @layer_norm_function_body(%X: tensor<2x3x5xf32> {onnx.name = "X"}, %W: tensor<3x5xf32> {onnx.name = "W"}, %B: tensor<3x5xf32> {onnx.name = "B"}) -> (tensor<2x3x5xf32> {onnx.name = "Y"}) {
   %0 = onnx.Constant {value = dense<1.000000e-01> : tensor<f32>} : tensor<f32>
@@ -439,6 +455,8 @@ func.func @layer_norm_variable_axes(%x: tensor<4x16xf32>, %axes: tensor<1xi64>) 
 // CHECK-SAME: (%[[A:.*]]: tensor<2x8x32xf32>, %[[B:.*]]: tensor<*xf32>, %[[G:.*]]: tensor<32xf32>, %[[BETA:.*]]: tensor<32xf32>)
 // CHECK-NEXT: %[[X:.*]] = onnx.Add(%[[A]], %[[B]])
 // CHECK-NEXT: %[[Y:.*]] = norm.layer_norm %[[X]] scale(%[[G]] : tensor<32xf32>) bias(%[[BETA]] : tensor<32xf32>) : tensor<*xf32> -> tensor<*xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]]
 func.func @layer_norm_unranked_residual(%a: tensor<2x8x32xf32>, %b: tensor<*xf32>, %g: tensor<32xf32>, %beta: tensor<32xf32>) -> tensor<*xf32> {
   %x = onnx.Add(%a, %b) : (tensor<2x8x32xf32>, tensor<*xf32>) -> tensor<*xf32>
@@ -464,6 +482,8 @@ func.func @layer_norm_unranked_residual(%a: tensor<2x8x32xf32>, %b: tensor<*xf32
 // CHECK-LABEL: func.func @rms_norm_unranked_unknown_dims
 // CHECK-SAME: (%[[X:.*]]: tensor<*xf32>, %[[W:.*]]: tensor<32xf32>)
 // CHECK-NEXT: %[[N:.*]] = norm.rms_norm %[[X]] : tensor<*xf32> -> tensor<*xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: %[[Y:.*]] = onnx.Mul(%[[N]], %[[W]])
 // CHECK-NEXT: return %[[Y]]
 func.func @rms_norm_unranked_unknown_dims(%x: tensor<*xf32>, %w: tensor<32xf32>) -> tensor<*xf32> {
@@ -484,6 +504,8 @@ func.func @rms_norm_unranked_unknown_dims(%x: tensor<*xf32>, %w: tensor<32xf32>)
 // CHECK-LABEL: func.func @layer_norm_gate_is_not_scale
 // CHECK-SAME: (%[[X:.*]]: tensor<4x16xf32>, %[[GATE:.*]]: tensor<4x16xf32>)
 // CHECK-NEXT: %[[N:.*]] = norm.layer_norm %[[X]] : tensor<4x16xf32> -> tensor<4x16xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: %[[Y:.*]] = onnx.Mul(%[[N]], %[[GATE]])
 // CHECK-NEXT: return %[[Y]]
 func.func @layer_norm_gate_is_not_scale(%x: tensor<4x16xf32>, %gate: tensor<4x16xf32>) -> tensor<4x16xf32> {
@@ -511,9 +533,13 @@ func.func @layer_norm_gate_is_not_scale(%x: tensor<4x16xf32>, %gate: tensor<4x16
 // CHECK-SAME: (%[[X:.*]]: tensor<2x3x8xf32>
 // CHECK-NEXT: %[[W:.*]] = onnx.initializer "w"
 // CHECK-NEXT: %[[Y:.*]] = norm.rms_norm %[[X]] scale(%[[W]] : tensor<8xf32>) {epsilon = 9.99999997E-7 : f32, onnx.outputs = ["y"]} : tensor<2x3x8xf32> -> tensor<2x3x8xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]]
 // LOC-LABEL: func.func @rms_norm_pytorch
-// LOC: norm.rms_norm {{.*}} loc("/Mul_1")
+// LOC: norm.rms_norm
+// LOC: onnx.yield
+// LOC-NEXT: {{^ *}}} loc("/Mul_1")
 func.func @rms_norm_pytorch(%x: tensor<2x3x8xf32>) -> tensor<2x3x8xf32> {
   %w = onnx.initializer "w" = dense<[1.0, -2.0, 3.0, 0.5, 1.5, 2.5, -0.5, 4.0]> : tensor<8xf32> : tensor<8xf32>
   %0 = onnx.Constant {value = dense<2.0> : tensor<f32>} : tensor<f32> loc("/Constant")
@@ -537,10 +563,14 @@ func.func @rms_norm_pytorch(%x: tensor<2x3x8xf32>) -> tensor<2x3x8xf32> {
 // CHECK-SAME: (%[[X:.*]]: tensor<4x16xf32>, %[[W:.*]]: tensor<16xf32>)
 // CHECK-NEXT: onnx.initializer "eps"
 // CHECK-NEXT: %[[Y:.*]] = norm.rms_norm %[[X]] scale(%[[W]] : tensor<16xf32>) : tensor<4x16xf32> -> tensor<4x16xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]]
 // CHECK-LABEL: func.func @rms_norm_reciprocal
 // CHECK-SAME: (%[[X:.*]]: tensor<4x16xf32>)
 // CHECK-NEXT: %[[Y:.*]] = norm.rms_norm %[[X]] {epsilon = 9.99999997E-7 : f32} : tensor<4x16xf32> -> tensor<4x16xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]]
 func.func @rms_norm_div(%x: tensor<4x16xf32>, %w: tensor<16xf32>) -> tensor<4x16xf32> {
   %0 = onnx.Mul(%x, %x) : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
@@ -573,7 +603,11 @@ func.func @rms_norm_reciprocal(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 // CHECK-LABEL: func.func @rms_norm_pow_roots
 // CHECK-SAME: (%[[X:.*]]: tensor<2x3x8xf32>, %[[W:.*]]: tensor<8xf32>)
 // CHECK-NEXT: %[[Y:.*]] = norm.rms_norm %[[X]] scale(%[[W]] : tensor<8xf32>) {epsilon = 9.99999997E-7 : f32, onnx.outputs = ["y"]} : tensor<2x3x8xf32> -> tensor<2x3x8xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: %[[Z:.*]] = norm.rms_norm %[[X]] {epsilon = 9.99999997E-7 : f32, onnx.outputs = ["z"]} : tensor<2x3x8xf32> -> tensor<2x3x8xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]], %[[Z]]
 func.func @rms_norm_pow_roots(%x: tensor<2x3x8xf32>, %w: tensor<8xf32>) -> (tensor<2x3x8xf32>, tensor<2x3x8xf32>) {
   %two = onnx.Constant {value = dense<2.0> : tensor<f32>} : tensor<f32>
@@ -634,6 +668,8 @@ func.func @rms_norm_pow_not_rsqrt(%x: tensor<16xf32>) -> (tensor<16xf32>, tensor
 // CHECK-SAME: (%[[X:.*]]: tensor<2x8x16xf16>, %[[W:.*]]: tensor<16xf16>)
 // CHECK-NEXT: %[[TWO:.*]] = onnx.Constant {value = dense<2.000000e+00> : tensor<f32>}
 // CHECK-NEXT: %[[Y:.*]] = norm.rms_norm %[[X]] scale(%[[W]] : tensor<16xf16>) {epsilon = 9.99999997E-7 : f32, onnx.outputs = ["y"]} : tensor<2x8x16xf16> -> tensor<2x8x16xf16>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]], %[[TWO]]
 func.func @rms_norm_llama_fp16(%x: tensor<2x8x16xf16>, %w: tensor<16xf16>) -> (tensor<2x8x16xf16>, tensor<f32>) {
   %0 = onnx.Cast(%x) {to = 1 : i64} : (tensor<2x8x16xf16>) -> tensor<2x8x16xf32>
@@ -658,6 +694,8 @@ func.func @rms_norm_llama_fp16(%x: tensor<2x8x16xf16>, %w: tensor<16xf16>) -> (t
 // CHECK-SAME: (%[[X:.*]]: tensor<2x16xf16>)
 // CHECK-NEXT: %[[C:.*]] = onnx.Cast(%[[X]]) {to = 1 : i64}
 // CHECK-NEXT: %[[Y:.*]] = norm.rms_norm %[[C]] : tensor<2x16xf32> -> tensor<2x16xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]]
 func.func @rms_norm_fp32_output(%x: tensor<2x16xf16>) -> tensor<2x16xf32> {
   %0 = onnx.Cast(%x) {to = 1 : i64} : (tensor<2x16xf16>) -> tensor<2x16xf32>
@@ -676,7 +714,11 @@ func.func @rms_norm_fp32_output(%x: tensor<2x16xf16>) -> tensor<2x16xf32> {
 // CHECK-LABEL: func.func @rms_norm_gemma
 // CHECK-SAME: (%[[X:.*]]: tensor<2x16xf32>, %[[W:.*]]: tensor<16xf32>)
 // CHECK-NEXT: %[[Y:.*]] = norm.rms_norm %[[X]] scale(%[[W]] : tensor<16xf32>) {epsilon = 9.99999997E-7 : f32, unit_offset} : tensor<2x16xf32> -> tensor<2x16xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: %[[Z:.*]] = norm.rms_norm %[[X]] scale(%[[W]] : tensor<16xf32>) {epsilon = 9.99999997E-7 : f32, unit_offset} : tensor<2x16xf32> -> tensor<2x16xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: return %[[Y]], %[[Z]]
 func.func @rms_norm_gemma(%x: tensor<2x16xf32>, %w: tensor<16xf32>) -> (tensor<2x16xf32>, tensor<2x16xf32>) {
   %two = onnx.Constant {value = dense<2.0> : tensor<f32>} : tensor<f32>
@@ -764,6 +806,8 @@ func.func @rms_norm_intermediate_used(%x: tensor<2x16xf32>) -> (tensor<2x16xf32>
 // CHECK-NEXT: %[[EPS:.*]] = onnx.Constant
 // CHECK-NEXT: onnx.node "If"(%[[C]])
 // CHECK-NEXT: %[[Y:.*]] = norm.rms_norm %[[X]] : tensor<4x16xf32> -> tensor<4x16xf32>
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: onnx.Constant
 // CHECK-NEXT: onnx.yield "then" [] -> ["a", "z"] %[[Y]]
 // CHECK-NEXT: }, {
@@ -795,15 +839,20 @@ func.func @rms_norm_in_subgraph(%x: tensor<4x16xf32>, %c: tensor<i1>) -> (tensor
 // -----
 
 // Hugging Face Llama in fp32: torch traces x.to(float32) as a no-op Cast that
-// the residual Add reads too. The norm reads x; the Cast stays for the Add.
+// the residual Add reads too. The norm reads x; the Cast stays for the Add,
+// and the kept nodes read a copy of it (found again by its name on export).
 // CHECK-LABEL: func.func @rms_norm_llama_fp32_residual
 // CHECK-SAME: (%[[X:.*]]: tensor<2x16xf32>, %[[W:.*]]: tensor<16xf32>)
-// CHECK-NEXT: %[[C:.*]] = onnx.Cast(%[[X]]) {to = 1 : i64}
+// CHECK-NEXT: %[[C:.*]] = onnx.Cast(%[[X]]) {onnx.outputs = ["xf"], to = 1 : i64}
 // CHECK-NEXT: %[[N:.*]] = norm.rms_norm %[[X]] scale(%[[W]] : tensor<16xf32>)
+// CHECK-NEXT: ^bb0(%[[XA:.*]]: tensor<2x16xf32>, %{{.*}}: tensor<16xf32>):
+// CHECK-NEXT: onnx.Cast(%[[XA]]) {onnx.outputs = ["xf"], to = 1 : i64}
+// CHECK:      onnx.yield
+// CHECK-NEXT: {{^ *}}}
 // CHECK-NEXT: %[[R:.*]] = onnx.Add(%[[C]], %[[N]])
 // CHECK-NEXT: return %[[R]]
 func.func @rms_norm_llama_fp32_residual(%x: tensor<2x16xf32>, %w: tensor<16xf32>) -> tensor<2x16xf32> {
-  %0 = onnx.Cast(%x) {to = 1 : i64} : (tensor<2x16xf32>) -> tensor<2x16xf32>
+  %0 = onnx.Cast(%x) {to = 1 : i64, onnx.outputs = ["xf"]} : (tensor<2x16xf32>) -> tensor<2x16xf32>
   %two = onnx.Constant {value = dense<2.0> : tensor<f32>} : tensor<f32>
   %1 = onnx.Pow(%0, %two) : (tensor<2x16xf32>, tensor<f32>) -> tensor<2x16xf32>
   %2 = onnx.ReduceMean(%1) {axes = array<i64: -1>, keepdims = 1 : i64} : (tensor<2x16xf32>) -> tensor<2x1xf32>

@@ -1,5 +1,6 @@
 //===- AffineFold.cpp - folding affine maps into linear layers ------------===//
 #include "norm-opt/Dialect/Norm/Transforms/AffineFold.h"
+#include "norm-opt/Dialect/Norm/Transforms/Readers.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
@@ -176,13 +177,39 @@ int64_t rowsPerBlock(int64_t cols) {
 
 /// `W' = diag(rowGain) W diag(colGain)` for a logical `[K, N]` matrix `W`,
 /// read as stored (`[K, N]`, or `[N, K]` when `srcTransposed`) and written
-/// in the layout the new weight has. With `shift`, also
-/// `shiftProduct[n] = sum_k shift[k] W[k, n]` of the unscaled `W`.
+/// in the layout the new weight has; `outputOffset[n]`, when given, is then
+/// subtracted from every `W'[k, n]` (centering: see scaledColumnMeans). With
+/// `shift`, also `shiftProduct[n] = sum_k shift[k] W[k, n]` of the unscaled
+/// `W`.
 struct MatrixFold {
   int64_t k = 0, n = 0;
-  ArrayRef<double> rowGain, colGain, shift;
+  ArrayRef<double> rowGain, colGain, shift, outputOffset;
   bool srcTransposed = false, dstTransposed = false;
 };
+
+/// `(1/K) sum_k rowGain[k] W[k, n]` for every `n`: the offsets that center
+/// the columns of `diag(rowGain) W`, i.e. make it `P diag(rowGain) W`.
+std::vector<double> scaledColumnMeans(const StoredTensor &src, const MatrixFold &fold) {
+  int64_t rows = fold.srcTransposed ? fold.n : fold.k;
+  int64_t cols = fold.srcTransposed ? fold.k : fold.n;
+  std::vector<double> means(fold.n, 0.0), row(cols);
+  size_t width = src.width();
+  for (int64_t i = 0; i < rows; ++i) {
+    decodeToDouble(src.format, src.bytes.data() + i * cols * width, row.data(), cols);
+    if (fold.srcTransposed) { // row i is W[:, i]
+      double sum = 0;
+      for (int64_t j = 0; j < cols; ++j)
+        sum += fold.rowGain[j] * row[j];
+      means[i] = sum;
+    } else {
+      for (int64_t j = 0; j < cols; ++j)
+        means[j] += fold.rowGain[i] * row[j];
+    }
+  }
+  for (double &m : means)
+    m /= double(fold.k);
+  return means;
+}
 
 RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const MatrixFold &fold,
                          NewWeight &out, std::vector<double> &shiftProduct) {
@@ -202,15 +229,17 @@ RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const Ma
   RoundingStats total;
   parallelFor(context, 0, blocks, [&](size_t b) {
     int64_t first = int64_t(b) * block, count = std::min(block, rows - first);
-    // Uninitialized: every entry is decoded before it is read.
-    std::unique_ptr<double[]> values(new double[size_t(count * cols)]);
+    // Float64 rows, uninitialized (each is decoded before it is read): the
+    // whole block when it is transposed, else one row, reused, so that it
+    // stays in cache.
+    std::unique_ptr<double[]> values(new double[size_t((transpose ? count : 1) * cols)]);
     std::vector<double> columnShift(withShift && !fold.srcTransposed ? cols : 0, 0.0);
     // Same layout: the block's rows are one run of the new weight, encoded
     // here and written at once.
     std::unique_ptr<char[]> encoded(new char[transpose ? 0 : size_t(count * cols) * width]);
     RoundingStats stats;
     for (int64_t r = 0; r < count; ++r) {
-      double *row = values.get() + r * cols;
+      double *row = values.get() + (transpose ? r * cols : 0);
       int64_t i = first + r;
       decodeToDouble(src.format, src.bytes.data() + i * cols * width, row, cols);
       if (withShift) {
@@ -231,6 +260,14 @@ RoundingStats foldMatrix(MLIRContext *context, const StoredTensor &src, const Ma
       } else {
         for (int64_t j = 0; j < cols; ++j)
           row[j] *= rowScale * gainOfCol[j];
+      }
+      if (!fold.outputOffset.empty()) {
+        if (fold.srcTransposed)
+          for (int64_t j = 0; j < cols; ++j)
+            row[j] -= fold.outputOffset[i];
+        else
+          for (int64_t j = 0; j < cols; ++j)
+            row[j] -= fold.outputOffset[j];
       }
       if (!transpose)
         encodeFromDouble(src.format, row, encoded.get() + r * cols * width, cols, &stats);
@@ -521,25 +558,41 @@ void LinearLayer::replaceBias(RewriterBase &rewriter, ArrayRef<double> bias,
   biasValue = c;
 }
 
-FailureOr<SmallVector<LinearLayer>> mlir::norm::matchLinearReaders(Value value,
-                                                                 std::string &reason) {
+FailureOr<SmallVector<LinearLayer>>
+mlir::norm::matchLinearReaders(Value value, std::string &reason,
+                               std::optional<int64_t> hidden) {
   SmallVector<LinearLayer> layers;
-  if (value.use_empty()) {
-    reason = "the value has no readers";
+  ReaderTree readers = collectReaders(value, hidden);
+  if (readers.leaves.empty()) {
+    reason = readers.shapeOnly.empty() ? "the value has no readers"
+                                       : "the value is only read for its shape";
     return failure();
   }
-  for (OpOperand &use : value.getUses()) {
-    Operation *user = use.getOwner();
+  for (OpOperand *use : readers.leaves) {
+    Operation *user = use->getOwner();
     if (isa<func::ReturnOp>(user)) {
       reason = "the value is a graph output";
       return failure();
     }
     FailureOr<LinearLayer> layer =
-        LinearLayer::match(user, use.getOperandNumber(), reason);
+        LinearLayer::match(user, use->getOperandNumber(), reason);
     if (failed(layer))
       return failure();
     layers.push_back(*layer);
   }
+  // A layer's product (and bias sum) that shape inference left untyped (past
+  // an op it does not know) is a tensor of its weight's element type: what
+  // the fold builds on needs that type.
+  for (LinearLayer &layer : layers)
+    for (Value v : {layer.getProduct(), layer.getOutput()}) {
+      if (isa<TensorType>(v.getType()))
+        continue;
+      if (llvm::any_of(v.getUsers(), [](Operation *u) { return isa<func::ReturnOp>(u); })) {
+        reason = describe(layer.getOp()) + " computes a graph output of no tensor type";
+        return failure();
+      }
+      v.setType(UnrankedTensorType::get(layer.getWeightElementType()));
+    }
   return layers;
 }
 
@@ -585,6 +638,31 @@ LogicalResult mlir::norm::checkAffineFold(ArrayRef<LinearLayer> readers,
   return success();
 }
 
+/// Replaces the weight of `layer` by `fold` of it (read from `src`), written
+/// once in the layout the layer reads; adds its precision loss to `losses`.
+static LogicalResult replaceWithFold(RewriterBase &rewriter, LinearLayer &layer,
+                                     const StoredTensor &src, const MatrixFold &fold,
+                                     std::vector<double> &shiftProduct,
+                                     SmallVectorImpl<PrecisionLoss> &losses) {
+  Operation *op = layer.getOp();
+  Type elementType = layer.getWeightElementType();
+  auto type = RankedTensorType::get(fold.dstTransposed ? ArrayRef<int64_t>{fold.n, fold.k}
+                                                       : ArrayRef<int64_t>{fold.k, fold.n},
+                                    elementType);
+  RoundingStats stats;
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+  FailureOr<Value> weight = createInitializer(
+      rewriter, layer.getWeightConstant().getLoc(), layer.newWeightName("_folded"), type,
+      [&](NewWeight &dst) { stats = foldMatrix(op->getContext(), src, fold, dst, shiftProduct); });
+  if (failed(weight))
+    return failure();
+  if (auto loss = lossOf(op, "weight", elementType, stats))
+    losses.push_back(*loss);
+  layer.replaceWeight(rewriter, *weight);
+  return success();
+}
+
 FailureOr<SmallVector<PrecisionLoss>>
 mlir::norm::foldAffineIntoReaders(RewriterBase &rewriter, MutableArrayRef<LinearLayer> readers,
                                   const ChannelAffine &map) {
@@ -604,22 +682,14 @@ mlir::norm::foldAffineIntoReaders(RewriterBase &rewriter, MutableArrayRef<Linear
       fold.shift = map.shift;
     fold.srcTransposed = layer.isStoredTransposed();
     fold.dstTransposed = layer.newWeightTransposed();
-    Type elementType = layer.getWeightElementType();
-    auto type = RankedTensorType::get(fold.dstTransposed ? ArrayRef<int64_t>{n, k}
-                                                         : ArrayRef<int64_t>{k, n},
-                                      elementType);
-    RoundingStats stats;
+    std::vector<double> columnMeans;
+    if (map.center) { // P diag(gain) W
+      columnMeans = scaledColumnMeans(src, fold);
+      fold.outputOffset = columnMeans;
+    }
     std::vector<double> shiftProduct;
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPoint(op);
-    FailureOr<Value> weight = createInitializer(
-        rewriter, layer.getWeightConstant().getLoc(), layer.newWeightName("_folded"), type,
-        [&](NewWeight &dst) { stats = foldMatrix(op->getContext(), src, fold, dst, shiftProduct); });
-    if (failed(weight))
+    if (failed(replaceWithFold(rewriter, layer, src, fold, shiftProduct, losses)))
       return failure();
-    if (auto loss = lossOf(op, "weight", elementType, stats))
-      losses.push_back(*loss);
-    layer.replaceWeight(rewriter, *weight);
     if (hasShift) {
       // c' = c + shift W, from the unscaled W.
       std::vector<double> bias = layer.readBias();
@@ -683,25 +753,6 @@ LogicalResult mlir::norm::warnPrecisionLosses(Operation *norm, StringRef pass,
 //===----------------------------------------------------------------------===//
 // Centering
 //===----------------------------------------------------------------------===//
-
-void mlir::norm::centerAlongAxis(MutableArrayRef<double> values,
-                                 ArrayRef<int64_t> shape, int64_t axis) {
-  int64_t n = shape.empty() ? 1 : shape[axis];
-  int64_t inner = 1;
-  for (int64_t d = axis + 1; d < int64_t(shape.size()); ++d)
-    inner *= shape[d];
-  int64_t outer = n == 0 ? 0 : int64_t(values.size()) / (n * inner);
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t i = 0; i < inner; ++i) {
-      double *base = values.data() + o * n * inner + i;
-      double sum = 0;
-      for (int64_t k = 0; k < n; ++k)
-        sum += base[k * inner];
-      double mean = sum / double(n);
-      for (int64_t k = 0; k < n; ++k)
-        base[k * inner] -= mean;
-    }
-}
 
 /// Named after the initializer behind the weight, else its producing node.
 static std::string derivedWeightName(Value value, StringRef suffix) {
@@ -778,24 +829,9 @@ mlir::norm::foldAffineIntoOutputs(RewriterBase &rewriter, LinearLayer &layer,
   fold.colGain = map.gain;
   fold.srcTransposed = layer.isStoredTransposed();
   fold.dstTransposed = layer.newWeightTransposed();
-  Type elementType = layer.getWeightElementType();
-  auto type = RankedTensorType::get(fold.dstTransposed ? ArrayRef<int64_t>{n, k}
-                                                       : ArrayRef<int64_t>{k, n},
-                                    elementType);
-  RoundingStats stats;
   std::vector<double> unused;
-  {
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPoint(op);
-    FailureOr<Value> weight = createInitializer(
-        rewriter, layer.getWeightConstant().getLoc(), layer.newWeightName("_folded"), type,
-        [&](NewWeight &dst) { stats = foldMatrix(op->getContext(), src, fold, dst, unused); });
-    if (failed(weight))
-      return failure();
-    if (auto loss = lossOf(op, "weight", elementType, stats))
-      losses.push_back(*loss);
-    layer.replaceWeight(rewriter, *weight);
-  }
+  if (failed(replaceWithFold(rewriter, layer, src, fold, unused, losses)))
+    return failure();
   // A Gemm computes alpha * (x W + c): the shift enters c divided by alpha.
   double alpha = isa<GemmOp>(op) ? getGemmAttr(op, "alpha") : 1.0;
   bool hasShift = llvm::any_of(map.shift, [](double v) { return v != 0.0; });

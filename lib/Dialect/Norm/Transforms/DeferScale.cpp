@@ -15,6 +15,7 @@
 
 #include "norm-opt/Dialect/Norm/IR/NormOps.h"
 #include "norm-opt/Dialect/Norm/Transforms/AffineFold.h"
+#include "norm-opt/Dialect/Norm/Transforms/Readers.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
@@ -43,6 +44,9 @@ struct Placement {
   /// The layer whose product is scaled: the reader, or the down projection
   /// of the SwiGLU rule.
   Operation *layer;
+  /// The linear layer reading the norm's output (its operand 0 holds the
+  /// rows the factor is computed from).
+  Operation *rowsOf;
   bool pastDownProjection = false;
 };
 
@@ -120,6 +124,15 @@ void deferNorm(RewriterBase &rewriter, Operation *op, bool cancel) {
       matchLinearReaders(normalized, reason);
   if (failed(readers))
     return refuse("cannot defer past its readers: " + reason);
+  // Through a Reshape or Transpose a row is a row of the last dim only.
+  bool lookedThrough = !collectReaders(normalized).lookedThrough.empty();
+  if (rms && lookedThrough) {
+    std::optional<int64_t> normalizedAxis = rms.getNormalizedAxis();
+    auto type = dyn_cast<RankedTensorType>(normalized.getType());
+    if (!normalizedAxis || !type || *normalizedAxis != type.getRank() - 1)
+      return refuse("it normalizes more than the last dim, and a reader reshapes "
+                    "or transposes its output");
+  }
   for (const LinearLayer &reader : *readers)
     if (isa<onnxir::GemmOp>(reader.getOp()) && reader.hasBias())
       return refuse("a Gemm reader adds a bias, which must come after the scale");
@@ -151,22 +164,25 @@ void deferNorm(RewriterBase &rewriter, Operation *op, bool cancel) {
   unsigned deferredPast = 0, cancelled = 0;
   for (const LinearLayer &reader : *readers) {
     if (cancel && feedsRMSNorm(reader)) {
-      placements.push_back({Value(), reader.getOp()});
+      placements.push_back({Value(), reader.getOp(), reader.getOp()});
       ++cancelled;
     } else if (std::optional<LinearLayer> down = matchDownProjection(reader)) {
-      placements.push_back({down->getProduct(), down->getOp(), true});
+      placements.push_back({down->getProduct(), down->getOp(), reader.getOp(), true});
       ++deferredPast;
     } else {
-      placements.push_back({reader.getProduct(), reader.getOp()});
+      placements.push_back({reader.getProduct(), reader.getOp(), reader.getOp()});
     }
   }
 
   Value x = rms ? rms.getInput() : materializeSum(rewriter, skip);
-  IntegerAttr axis = rms ? rms.getAxisAttr() : rewriter.getI64IntegerAttr(-1);
+  IntegerAttr axis = rms && !lookedThrough ? rms.getAxisAttr()
+                                           : rewriter.getI64IntegerAttr(-1);
   FloatAttr epsilon = rms ? rms.getEpsilonAttr() : skip.getEpsilonAttr();
-  for (const LinearLayer &reader : *readers)
-    rewriter.modifyOpInPlace(reader.getOp(),
-                             [&] { reader.getOp()->setOperand(0, x); });
+  // Every reader of the normalized value reads x instead (the types are
+  // equal): the linear layers, directly or through the readers that hand
+  // rows on unchanged, and the shape-only readers (Readers.h). Each layer's
+  // factor is the RMS of the rows it reads.
+  rewriter.replaceAllUsesWith(normalized, x);
   for (const Placement &place : placements) {
     if (!place.target)
       continue;
@@ -179,9 +195,10 @@ void deferNorm(RewriterBase &rewriter, Operation *op, bool cancel) {
             cast<TensorType>(x.getType()).getElementType()));
       });
     rewriter.setInsertionPointAfter(place.layer);
+    Value rows = place.rowsOf->getOperand(0);
     auto scale = RMSScaleOp::create(
         rewriter, onnxir::derivedNodeLoc(place.layer->getLoc(), "rms_scale"),
-        place.target.getType(), place.target, x, axis, epsilon);
+        place.target.getType(), place.target, rows, axis, epsilon);
     rewriter.replaceAllUsesExcept(place.target, scale.getResult(), scale);
     // The ONNX name of the product now names the scaled value.
     if (auto names = place.layer->getAttrOfType<ArrayAttr>(onnxir::kOutputNamesAttr)) {

@@ -601,7 +601,8 @@ LogicalResult foldIntoConsumers(RewriterBase &rewriter, AffineSite &site, std::s
     }
     current = std::move(*next);
   }
-  FailureOr<SmallVector<LinearLayer>> readers = matchLinearReaders(current.value, reason);
+  FailureOr<SmallVector<LinearLayer>> readers =
+      matchLinearReaders(current.value, reason, int64_t(current.map.gain.size()));
   if (failed(readers))
     return failure();
   if (current.rank < 0 || current.axis != current.rank - 1) {
@@ -731,12 +732,14 @@ void NormFoldBatchNormPass::runOnOperation() {
   ReportBatch reportBatch(getOperation());
   SmallVector<BatchNormOp> norms;
   SmallVector<NodeOp> refused;
-  getOperation()->walk([&](Operation *op) {
+  getOperation()->walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (auto norm = dyn_cast<BatchNormOp>(op))
       norms.push_back(norm);
     else if (auto node = dyn_cast<NodeOp>(op);
              node && node.getOpType() == "BatchNormalization" && node.getDomain().empty())
       refused.push_back(node);
+    // The node a norm op replaced is no BatchNormalization left in the graph.
+    return isa<NormDialect>(op->getDialect()) ? WalkResult::skip() : WalkResult::advance();
   });
   for (NodeOp node : refused)
     recordNormRefusal(node, kPassName, trainingReason(node));

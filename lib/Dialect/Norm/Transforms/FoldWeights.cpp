@@ -128,7 +128,7 @@ LogicalResult foldNorm(RewriterBase &rewriter, Operation *op) {
 
   std::string reason;
   FailureOr<SmallVector<LinearLayer>> readers =
-      matchLinearReaders(affine->output, reason);
+      matchLinearReaders(affine->output, reason, *k);
   if (failed(readers))
     return refuse("cannot fold into its readers: " + reason);
 

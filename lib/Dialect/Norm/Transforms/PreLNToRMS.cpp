@@ -11,6 +11,7 @@
 
 #include "norm-opt/Dialect/Norm/IR/NormOps.h"
 #include "norm-opt/Dialect/Norm/Transforms/AffineFold.h"
+#include "norm-opt/Dialect/Norm/Transforms/Readers.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXBuilder.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
@@ -108,7 +109,8 @@ std::optional<int64_t> mapAxisThroughReshape(Value fromValue, Value toValue,
 /// or the reverse when `forward` is false.
 std::optional<int64_t> mapAxisThroughTranspose(TransposeOp op, int64_t axis,
                                                bool forward) {
-  int64_t rank = rankOf(op.getData());
+  // A perm spells the rank even where shape inference left the value untyped.
+  int64_t rank = op.getPerm() ? int64_t(op.getPerm()->size()) : rankOf(op.getData());
   if (rank < 0 || -axis > rank)
     return std::nullopt;
   SmallVector<int64_t> perm;
@@ -265,7 +267,8 @@ private:
     if (auto transpose = dyn_cast<TransposeOp>(def)) {
       if (auto in = mapAxisThroughTranspose(transpose, axis, /*forward=*/false))
         return push(transpose.getData(), *in);
-      return refuse(describe(def) + " has an unknown input rank");
+      return refuse(describe(def) + " reverses the dims of a value of unknown rank, so "
+                    "where the hidden dim goes is not known");
     }
     if (auto reshape = dyn_cast<ReshapeOp>(def)) {
       noteShapeOperand(reshape, axis);
@@ -363,7 +366,8 @@ private:
         if (auto out = mapAxisThroughTranspose(transpose, axis, /*forward=*/true))
           push(transpose.getResult(), *out);
         else
-          refuse(describe(user) + " has an unknown input rank");
+          refuse(describe(user) + " reverses the dims of a value of unknown rank, so "
+                 "where the hidden dim goes is not known");
         continue;
       }
       if (auto reshape = dyn_cast<ReshapeOp>(user); reshape && use.getOperandNumber() == 0) {
@@ -374,7 +378,7 @@ private:
           refuse(describe(user) + " does not keep the hidden dim intact");
         continue;
       }
-      if (isa<ShapeOp, SizeOp>(user)) {
+      if (isShapeOnlyReader(use)) {
         // Reads only the shape, which centering keeps (compressing does not).
         if (compress)
           refuse("compress: " + describe(user) + " reads the stream's shape");
@@ -422,10 +426,10 @@ struct NormPreLNToRMSPass : norm::impl::NormPreLNToRMSBase<NormPreLNToRMSPass> {
   }
 
   LogicalResult runOnGraph(func::FuncOp func) {
+    // Every graph's LayerNorms, subgraphs' too: a value a subgraph reads
+    // from the outer graph is a reader like any other.
     SmallVector<LayerNormOp> norms;
-    for (Operation &op : func.getBody().front())
-      if (auto ln = dyn_cast<LayerNormOp>(op))
-        norms.push_back(ln);
+    func.walk([&](LayerNormOp ln) { norms.push_back(ln); });
     llvm::SmallPtrSet<Operation *, 16> seen;
     // Later norms first: the final norm's stream reaches the whole chain.
     for (LayerNormOp ln : llvm::reverse(norms)) {

@@ -36,6 +36,7 @@
 #include "RecognizeNorms.h"
 
 #include "norm-opt/Dialect/Norm/IR/NormOps.h"
+#include "norm-opt/Dialect/Norm/IR/OriginalSpelling.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
 
@@ -669,8 +670,12 @@ public:
     if (auto names = last->getAttr(kOutputNamesAttr))
       norm->setAttr(kOutputNamesAttr, names);
     recordNormAction(norm, kPassName, "recognized", spelling);
-    rewriter.replaceAllUsesWith(last->getResult(0), norm->getResult(0));
-    eraseChain(dead);
+    Value replaced = last->getResult(0);
+    rewriter.replaceAllUsesWith(replaced, norm->getResult(0));
+    SmallVector<Operation *> chain = collectChain(dead);
+    if (failed(keepOriginalSpelling(rewriter, norm, chain, replaced)))
+      for (Operation *op : llvm::reverse(chain))
+        rewriter.eraseOp(op);
     return success();
   }
 
@@ -679,30 +684,29 @@ public:
   std::string failureReason;
 
 private:
-  /// Erases the chain and its dead side branches, users before producers,
-  /// then every producer that fed only them (Constant nodes, shape
-  /// computations); never an initializer, never an op that still has users.
-  void eraseChain(const llvm::SetVector<Operation *> &dead) {
-    SmallVector<Operation *> doomed(ops.begin(), ops.end());
-    doomed.append(dead.begin(), dead.end());
-    llvm::sort(doomed, [](Operation *a, Operation *b) { return b->isBeforeInBlock(a); });
-    llvm::SetVector<Operation *> doomedSet(doomed.begin(), doomed.end());
-    llvm::SetVector<Operation *> producers;
-    for (Operation *op : doomed) {
-      for (Value operand : op->getOperands())
-        if (Operation *def = operand.getDefiningOp(); def && !doomedSet.contains(def))
-          producers.insert(def);
-      rewriter.eraseOp(op);
+  /// The chain, its dead side branches and every producer that fed only
+  /// them (Constant nodes, shape computations), in block order: what the
+  /// norm replaces. Never an initializer (a weight may be shared or exported
+  /// as is), never an op with users outside.
+  SmallVector<Operation *> collectChain(const llvm::SetVector<Operation *> &dead) {
+    llvm::SetVector<Operation *> chain(ops.begin(), ops.end());
+    chain.insert(dead.begin(), dead.end());
+    SmallVector<Operation *> worklist(chain.begin(), chain.end());
+    while (!worklist.empty()) {
+      Operation *op = worklist.pop_back_val();
+      for (Value operand : op->getOperands()) {
+        Operation *def = operand.getDefiningOp();
+        if (!def || chain.contains(def) || !isErasableWhenDead(def) ||
+            def->getBlock() != op->getBlock() ||
+            !llvm::all_of(def->getUsers(), [&](Operation *u) { return chain.contains(u); }))
+          continue;
+        chain.insert(def);
+        worklist.push_back(def);
+      }
     }
-    while (!producers.empty()) {
-      Operation *op = producers.pop_back_val();
-      if (!isErasableWhenDead(op) || !op->use_empty())
-        continue;
-      for (Value operand : op->getOperands())
-        if (Operation *def = operand.getDefiningOp())
-          producers.insert(def);
-      rewriter.eraseOp(op);
-    }
+    SmallVector<Operation *> sorted(chain.begin(), chain.end());
+    llvm::sort(sorted, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+    return sorted;
   }
 
   Operation *root;
@@ -914,6 +918,8 @@ struct ChainPattern : RewritePattern {
     setDebugName(name);
   }
   LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rewriter) const override {
+    if (isInOriginalSpelling(op))
+      return rewriter.notifyMatchFailure(op, "a kept node of a recognized norm");
     ChainMatcher m(op, rewriter);
     if (failed(m.matchRoot()))
       return failure();
@@ -940,9 +946,12 @@ void mlir::norm::populateDecomposedNormPatterns(RewritePatternSet &patterns) {
 void mlir::norm::recordDecomposedNormRefusals(Operation *scope) {
   SmallVector<std::pair<Operation *, StringRef>> candidates;
   scope->walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (isa<NormDialect>(op->getDialect()))
+      return WalkResult::skip(); // Its kept nodes are no candidates.
     if (isa<SqrtOp, PowOp>(op))
       if (StringRef kind = getCandidateKind(op); !kind.empty())
         candidates.push_back({op, kind});
+    return WalkResult::advance();
   });
   for (auto [op, kind] : candidates) {
     // The chain is matched as its pattern would, without rewriting. The

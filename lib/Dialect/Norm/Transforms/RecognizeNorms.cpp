@@ -9,6 +9,7 @@
 #include "RecognizeNorms.h"
 
 #include "norm-opt/Dialect/Norm/IR/NormOps.h"
+#include "norm-opt/Dialect/Norm/IR/OriginalSpelling.h"
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
 
@@ -123,10 +124,14 @@ LogicalResult finishRecognition(Operation *node, Operation *normOp,
   // Unused optional outputs of the node have no replacement.
   for (unsigned i = values.size(); i < node->getNumResults(); ++i)
     values.push_back(Value());
+  SmallVector<Value> replaced(normOp->getNumResults());
   for (auto [result, replacement] : llvm::zip(node->getResults(), values))
-    if (replacement)
+    if (replacement) {
       rewriter.replaceAllUsesWith(result, replacement);
-  rewriter.eraseOp(node);
+      replaced[cast<OpResult>(replacement).getResultNumber()] = result;
+    }
+  if (failed(keepOriginalSpelling(rewriter, normOp, {node}, replaced)))
+    rewriter.eraseOp(node);
   return success();
 }
 
@@ -135,12 +140,17 @@ template <typename Derived>
 struct NormNodePattern : OpRewritePattern<NodeOp> {
   NormNodePattern(MLIRContext *context, bool &hadError)
       : OpRewritePattern<NodeOp>(context), hadError(hadError) {}
+  LogicalResult matchAndRewrite(NodeOp node, PatternRewriter &rewriter) const final {
+    if (isInOriginalSpelling(node))
+      return rewriter.notifyMatchFailure(node, "a kept node of a recognized norm");
+    return static_cast<const Derived *>(this)->matchNode(node, rewriter);
+  }
   bool &hadError;
 };
 
 struct LayerNormalizationNode : NormNodePattern<LayerNormalizationNode> {
   using NormNodePattern::NormNodePattern;
-  LogicalResult matchAndRewrite(NodeOp node, PatternRewriter &rewriter) const override {
+  LogicalResult matchNode(NodeOp node, PatternRewriter &rewriter) const {
     if (!isNode(node, "LayerNormalization", {""}))
       return rewriter.notifyMatchFailure(node, "not a LayerNormalization");
     if (failed(matchTrailingNormNode(node, rewriter)))
@@ -160,7 +170,7 @@ struct LayerNormalizationNode : NormNodePattern<LayerNormalizationNode> {
 /// (default or com.microsoft domain) compute the same function.
 struct RMSNormalizationNode : NormNodePattern<RMSNormalizationNode> {
   using NormNodePattern::NormNodePattern;
-  LogicalResult matchAndRewrite(NodeOp node, PatternRewriter &rewriter) const override {
+  LogicalResult matchNode(NodeOp node, PatternRewriter &rewriter) const {
     bool opset23 = isNode(node, "RMSNormalization", {""});
     if (!opset23 && !isNode(node, "SimplifiedLayerNormalization", {"", kMicrosoft}))
       return rewriter.notifyMatchFailure(node, "not an RMS normalization node");
@@ -181,7 +191,7 @@ struct RMSNormalizationNode : NormNodePattern<RMSNormalizationNode> {
 
 struct BatchNormalizationNode : NormNodePattern<BatchNormalizationNode> {
   using NormNodePattern::NormNodePattern;
-  LogicalResult matchAndRewrite(NodeOp node, PatternRewriter &rewriter) const override {
+  LogicalResult matchNode(NodeOp node, PatternRewriter &rewriter) const {
     if (!isNode(node, "BatchNormalization", {""}))
       return rewriter.notifyMatchFailure(node, "not a BatchNormalization");
     if (node.getNumOperands() != 5 ||
@@ -210,7 +220,7 @@ struct BatchNormalizationNode : NormNodePattern<BatchNormalizationNode> {
 /// outputs (output, mean, inv_std_var, input_skip_bias_sum).
 struct SkipNormalizationNode : NormNodePattern<SkipNormalizationNode> {
   using NormNodePattern::NormNodePattern;
-  LogicalResult matchAndRewrite(NodeOp node, PatternRewriter &rewriter) const override {
+  LogicalResult matchNode(NodeOp node, PatternRewriter &rewriter) const {
     bool layer = isNode(node, "SkipLayerNormalization", {kMicrosoft});
     if (!layer && !isNode(node, "SkipSimplifiedLayerNormalization", {kMicrosoft}))
       return rewriter.notifyMatchFailure(node, "not a Skip*Normalization");
@@ -220,16 +230,21 @@ struct SkipNormalizationNode : NormNodePattern<SkipNormalizationNode> {
     for (unsigned i = 1; i < 3 && i < node.getNumResults(); ++i)
       if (!node.getResult(i).use_empty())
         return rewriter.notifyMatchFailure(node, "mean or inv_std_var output is used");
-    Type type = node.getOperand(0).getType();
+    // The node's own result types where it has them (a graph output's is
+    // fixed by the signature), else the input's.
+    Type type = resultTypeFor(node);
+    Type sumType = node.getNumResults() > 3 && isa<TensorType>(node.getResult(3).getType())
+                       ? node.getResult(3).getType()
+                       : node.getOperand(0).getType();
     Operation *norm;
     if (layer)
       norm = SkipLayerNormOp::create(rewriter, 
-          node.getLoc(), TypeRange{type, type}, node.getOperand(0),
+          node.getLoc(), TypeRange{type, sumType}, node.getOperand(0),
           node.getOperand(1), node.getOperand(2), optionalOperand(node, 3),
           optionalOperand(node, 4), epsilonAttr(node, 1e-12));
     else
       norm = SkipRMSNormOp::create(rewriter, 
-          node.getLoc(), TypeRange{type, type}, node.getOperand(0),
+          node.getLoc(), TypeRange{type, sumType}, node.getOperand(0),
           node.getOperand(1), node.getOperand(2), optionalOperand(node, 3),
           epsilonAttr(node, 1e-12));
     norm->setAttr(onnxir::kOutputNamesAttr, pickOutputNames(node, {0, 3}));

@@ -31,9 +31,7 @@ StringRef mlir::norm::getNormKind(Operation *op) {
       .Default([](Operation *op) { return op->getName().stripDialect(); });
 }
 
-/// The name a norm is known by in the report: its node name, else its
-/// output name.
-static std::string reportName(Operation *op) {
+std::string mlir::norm::getReportName(Operation *op) {
   StringRef node = onnxir::getNodeName(op);
   if (!node.empty())
     return node.str();
@@ -82,7 +80,7 @@ static bool appendRecord(Operation *op, StringRef pass, StringRef action,
   if (!module)
     return false;
   Builder b(op->getContext());
-  std::string name = reportName(op);
+  std::string name = getReportName(op);
   SmallVector<NamedAttribute> fields{
       b.getNamedAttr("name", b.getStringAttr(name)),
       b.getNamedAttr("kind", b.getStringAttr(kind.empty() ? getNormKind(op) : kind)),

@@ -33,7 +33,13 @@ class Norm_Op<string mnemonic, list<Trait> traits = []>
 
 def Norm_FloatTensor : TensorOf<[AnyFloat]>;
 
-def Norm_LayerNormOp : Norm_Op<"layer_norm", [AttrSizedOperandSegments]> {
+// The ONNX nodes a recognized norm replaced, kept so that a norm no pass
+// changes is written back exactly as it was read (OriginalSpelling.h). Empty
+// for a norm built by a pass.
+def Norm_OriginalSpelling : Region<CPred<"$_self.getBlocks().size() <= 1">,
+                                   "the original ONNX nodes (at most one block)">;
+
+def Norm_LayerNormOp : Norm_Op<"layer_norm", [AttrSizedOperandSegments, IsolatedFromAbove]> {
   let summary = "layer normalization over the trailing dims from `axis`";
   let description = [{
     `y = (x - mean(x)) / sqrt(var(x) + epsilon) * scale + bias`, with mean and
@@ -53,10 +59,12 @@ def Norm_LayerNormOp : Norm_Op<"layer_norm", [AttrSizedOperandSegments]> {
                        DefaultValuedAttr<I64Attr, "-1">:$axis,
                        DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
   let results = (outs Norm_FloatTensor:$result);
+  let regions = (region Norm_OriginalSpelling:$original);
   let assemblyFormat = [{
     $input (`scale` `(` $scale^ `:` type($scale) `)`)?
            (`bias` `(` $bias^ `:` type($bias) `)`)?
     attr-dict `:` type($input) `->` type($result)
+    (`original` $original^)?
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -65,7 +73,7 @@ def Norm_LayerNormOp : Norm_Op<"layer_norm", [AttrSizedOperandSegments]> {
   }];
 }
 
-def Norm_RMSNormOp : Norm_Op<"rms_norm", [AttrSizedOperandSegments]> {
+def Norm_RMSNormOp : Norm_Op<"rms_norm", [AttrSizedOperandSegments, IsolatedFromAbove]> {
   let summary = "root-mean-square normalization over the trailing dims from `axis`";
   let description = [{
     `y = x / sqrt(mean(x^2) + epsilon) * g + bias`, with the mean over the dims
@@ -83,10 +91,12 @@ def Norm_RMSNormOp : Norm_Op<"rms_norm", [AttrSizedOperandSegments]> {
                        DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon,
                        UnitAttr:$unit_offset);
   let results = (outs Norm_FloatTensor:$result);
+  let regions = (region Norm_OriginalSpelling:$original);
   let assemblyFormat = [{
     $input (`scale` `(` $scale^ `:` type($scale) `)`)?
            (`bias` `(` $bias^ `:` type($bias) `)`)?
     attr-dict `:` type($input) `->` type($result)
+    (`original` $original^)?
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -117,7 +127,7 @@ def Norm_CRMSNormOp : Norm_Op<"crms_norm", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def Norm_BatchNormOp : Norm_Op<"batch_norm"> {
+def Norm_BatchNormOp : Norm_Op<"batch_norm", [IsolatedFromAbove]> {
   let summary = "inference batch normalization with frozen running statistics";
   let description = [{
     `y = (x - mean) / sqrt(var + epsilon) * scale + bias`, per channel along
@@ -130,16 +140,19 @@ def Norm_BatchNormOp : Norm_Op<"batch_norm"> {
                        Norm_FloatTensor:$var,
                        DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
   let results = (outs Norm_FloatTensor:$result);
+  let regions = (region Norm_OriginalSpelling:$original);
   let assemblyFormat = [{
     $input `,` $scale `,` $bias `,` $mean `,` $var attr-dict `:`
     type($input) `,` type($scale) `,` type($bias) `,` type($mean) `,` type($var)
-    `->` type($result)
+    `->` type($result) (`original` $original^)?
   }];
   let hasVerifier = 1;
 }
 
-class Norm_SkipNormOp<string mnemonic> : Norm_Op<mnemonic, [AttrSizedOperandSegments]> {
+class Norm_SkipNormOp<string mnemonic>
+    : Norm_Op<mnemonic, [AttrSizedOperandSegments, IsolatedFromAbove]> {
   let results = (outs Norm_FloatTensor:$result, Norm_FloatTensor:$sum);
+  let regions = (region Norm_OriginalSpelling:$original);
   let hasVerifier = 1;
 }
 
@@ -160,6 +173,7 @@ def Norm_SkipLayerNormOp : Norm_SkipNormOp<"skip_layer_norm"> {
            (`bias` `(` $bias^ `:` type($bias) `)`)?
            (`skip_bias` `(` $skip_bias^ `:` type($skip_bias) `)`)?
     attr-dict `:` type($input) `,` type($skip) `->` type($result) `,` type($sum)
+    (`original` $original^)?
   }];
 }
 
@@ -177,6 +191,7 @@ def Norm_SkipRMSNormOp : Norm_SkipNormOp<"skip_rms_norm"> {
     $input `,` $skip (`scale` `(` $scale^ `:` type($scale) `)`)?
            (`skip_bias` `(` $skip_bias^ `:` type($skip_bias) `)`)?
     attr-dict `:` type($input) `,` type($skip) `->` type($result) `,` type($sum)
+    (`original` $original^)?
   }];
 }
 

@@ -11,8 +11,8 @@
 // `onnx.Add(., c)`) or `onnx.Gemm(x, B, C)` with `transA = 0`, where the
 // weight is a constant (initializer or Constant node, also through Identity)
 // or the 2-D `Transpose` of one (what PyTorch exports for `nn.Linear` without
-// constant folding). The reader of `x` itself is matched directly: nothing
-// (Reshape, Cast, ...) is looked through on that side.
+// constant folding). On the side of `x`, matchLinearReaders looks through the
+// readers that hand its rows on unchanged (Readers.h).
 //
 // Weights are never changed in place: every folded weight or bias is a new
 // initializer, the old one is erased once nothing reads it, so a tensor with
@@ -29,6 +29,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Support/LLVM.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,14 +99,22 @@ private:
 
 /// Every reader of `value` as a linear layer, or failure with the reason the
 /// first reader that is not one (or a graph output) makes folding illegal.
-FailureOr<SmallVector<LinearLayer>> matchLinearReaders(Value value,
-                                                       std::string &reason);
+/// Readers are classified by collectReaders (Readers.h): shape-only readers
+/// are ignored and look-through readers (a Reshape keeping the last dim of
+/// size `hidden`, ...) are followed to the layers reading their results.
+FailureOr<SmallVector<LinearLayer>>
+matchLinearReaders(Value value, std::string &reason,
+                   std::optional<int64_t> hidden = std::nullopt);
 
 /// An affine map along the last dim, `x -> x * gain + shift`, with `K`
-/// entries each (`shift` empty means zero).
+/// entries each (`shift` empty means zero). With `center`, the map is
+/// `x -> (x - mean(x)) * gain + shift` (a LayerNorm with a fixed std,
+/// norm-remove-ln): folded, it is `W' = P diag(gain) W` with
+/// `P = I - 11^T/K`, i.e. every column of `diag(gain) W` minus its mean.
 struct ChannelAffine {
   std::vector<double> gain;
   std::vector<double> shift;
+  bool center = false;
 };
 
 /// Reads a norm weight (scale or bias) of shape `[..., K]` or broadcast
@@ -136,7 +145,8 @@ LogicalResult warnPrecisionLosses(Operation *norm, StringRef pass,
 LogicalResult checkAffineFold(ArrayRef<LinearLayer> readers,
                               const ChannelAffine &map, std::string &reason);
 
-/// Folds `map` into every reader: `W' = diag(gain) W`, `c' = c + shift W`.
+/// Folds `map` into every reader: `W' = diag(gain) W` (`P diag(gain) W` with
+/// `map.center`), `c' = c + shift W`.
 /// The caller then stops applying the map to the value. Returns the precision
 /// losses of the rounded results (empty for fp32/fp64 weights unless a value
 /// overflows). Each new weight is written once, streamed row by row from the
@@ -157,11 +167,6 @@ inline void eraseIfUnused(RewriterBase &rewriter, Value value) {
 //===----------------------------------------------------------------------===//
 // Centering (Pre-LN -> RMSNorm)
 //===----------------------------------------------------------------------===//
-
-/// Subtracts from every fiber of `values` (row-major, `shape`) along `axis`
-/// its mean: `W (I - 11^T/n)` when `axis` is the output dim of a weight.
-void centerAlongAxis(MutableArrayRef<double> values, ArrayRef<int64_t> shape,
-                     int64_t axis);
 
 /// A new initializer holding the constant `value` centered along `axis`,
 /// named after the original. An `axis` outside the tensor's dims (or of size

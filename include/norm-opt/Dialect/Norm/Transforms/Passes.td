@@ -207,4 +207,83 @@ def NormPreLNToRMS : Pass<"norm-pre-ln-to-rms", "ModuleOp"> {
   let dependentDialects = ["::mlir::norm::NormDialect", "::mlir::onnxir::ONNXDialect"];
 }
 
+def NormInstrumentStats : Pass<"norm-instrument-stats", "ModuleOp"> {
+  let summary = "Add graph outputs with the per-token statistic of every norm, for calibration";
+  let description = [{
+    For every `norm.layer_norm` and `norm.rms_norm` over the last dim, adds
+    one graph output named `norm_stats:<norm name>` (the name the report
+    uses) holding, per token, the quantity under the norm's root: the
+    variance over the hidden dim for a LayerNorm, the mean square for an
+    RMSNorm (`ReduceMean` with keepdims, computed in fp32 even for
+    fp16/bf16 activations). The norms and every other output are left as
+    they are, so the instrumented model computes what the original does.
+
+    Running the result in onnxruntime on sample inputs gives everything
+    `norm-remove-ln` needs: each token's std is `sqrt(statistic + eps)`;
+    the first position (dim -2) is kept apart because in many causal LMs it
+    carries an outlier norm. `python3 -m norm_opt remove-ln` and
+    `norm_opt.remove_layernorm` do this and write the statistics file
+    (docs/LNRemoval.md).
+
+    Norms over more than the last dim are refused (remark and report).
+  }];
+  let dependentDialects = ["::mlir::norm::NormDialect", "::mlir::onnxir::ONNXDialect"];
+}
+
+def NormRemoveLN : Pass<"norm-remove-ln", "ModuleOp"> {
+  let summary = "Remove LayerNorms and RMSNorms whose epsilon dominates, or chosen calibrated ones";
+  let description = [{
+    LayerNorm removal (TRANSFORMS.md, section 5). A norm `n(x) = c(x) /
+    sqrt(s(x) + eps) * gamma + beta` (`c(x) = x - mean(x)` and `s` the
+    variance for a LayerNorm, `c(x) = x` and `s` the mean square for an
+    RMSNorm) is replaced by the affine map `c(x) / sigma * gamma + beta`:
+
+    - **epsilon dominates** (LN-free checkpoints ship LayerNorms with
+      `eps = 1e12` and `gamma * 1e6 / sigma`): with `sigma = sqrt(eps)`,
+      `sqrt(s + eps) / sigma - 1 <= s / (2 eps)`, so the normalized value
+      changes by a relative error of at most `tolerance` (default 1e-5)
+      whenever `s <= 2 * tolerance * eps`. Without statistics this is
+      applied only when it holds for every finite activation of the input's
+      type: `s <= max^2`, so an fp16 input needs
+      `eps >= 65504^2 / (2 * tolerance)` (2.15e14 at 1e-5); fp32 and bf16
+      activations are unbounded for this purpose. With statistics, it is
+      applied when the calibrated maximum of `s` satisfies the bound.
+    - **calibrated** (an ordinary model): a site marked `"remove": true` in
+      the statistics file is replaced with `sigma` = the mean per-token
+      std `sqrt(s + eps)` over the calibration tokens, the first position
+      excluded; when the file gives the first position's own std and the
+      position dim (-2) is static, one `Mul` by `[sigma / first_std, 1,
+      ..., 1]` divides the first position by that instead. This is an
+      approximation; its measured error is what the statistics file says
+      (norm_opt.remove_layernorm measures it on held-out inputs).
+
+    Nothing of a removed norm is left: the map folds into the linear layers
+    that read the norm (AffineFold: `W' = P diag(gamma / sigma) W`,
+    `c' = c + beta W`, `P = I - 11^T/d` the centering, all in float64 and
+    rounded once). When a reader is not a linear layer, an RMSNorm (or a
+    LayerNorm made one by `norm-pre-ln-to-rms`, which centers the writers)
+    becomes one `Mul` (and `Add` for a bias), recorded as `removed` with
+    that said; a LayerNorm's centering cannot be expressed that way, and the
+    site is refused. Every removed site is recorded as `removed` with its
+    sigma and its bound or measured error.
+
+    Refused (remark and report): epsilon too small for the bound (no
+    statistics, or the calibrated statistic exceeds it) and no calibrated
+    removal asked for; no statistics for a site the type bound does not
+    cover; a site the statistics file says to keep; a norm over more than
+    the last dim, or with non-constant weights; a LayerNorm whose readers
+    are not all linear layers. A statistics file that cannot be read or
+    does not follow the format is an error.
+  }];
+  let options = [
+    Option<"statsFile", "stats", "std::string", /*default=*/"\"\"",
+           "Statistics file (JSON, docs/LNRemoval.md) written by "
+           "`python3 -m norm_opt remove-ln`">,
+    Option<"tolerance", "tolerance", "double", /*default=*/"1e-5",
+           "Relative error of the normalized value allowed for an "
+           "epsilon-dominated removal">,
+  ];
+  let dependentDialects = ["::mlir::norm::NormDialect", "::mlir::onnxir::ONNXDialect"];
+}
+
 #endif

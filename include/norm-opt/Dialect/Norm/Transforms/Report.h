@@ -25,6 +25,10 @@ constexpr llvm::StringLiteral kReportAttr = "norm.report";
 /// The report name of a norm kind: layer_norm, rms_norm, batch_norm, ...
 llvm::StringRef getNormKind(Operation *op);
 
+/// The name a norm is known by in the report: its node name, else its
+/// first output name ("" when it has neither).
+std::string getReportName(Operation *op);
+
 /// Records that `pass` did `action` to the norm `op` (e.g. "recognized",
 /// "converted", "folded", "refused"); `reason` says how or why. A record of
 /// a named norm identical to one already in the report is not added again.

@@ -29,6 +29,9 @@ namespace mlir::onnxir {
 /// Discardable attribute names that carry ONNX facts which are not ONNX
 /// attributes of the node.
 constexpr llvm::StringLiteral kOutputNamesAttr = "onnx.outputs";
+/// On the graph's function: the names of the graph inputs in file order, when
+/// some are initializers (which are no function arguments).
+constexpr llvm::StringLiteral kInputOrderAttr = "onnx.input_order";
 constexpr llvm::StringLiteral kDocStringAttr = "onnx.doc_string";
 
 /// Module attributes holding the model-level fields.
