@@ -17,6 +17,8 @@ log() { echo "setup: $*" >&2; }
 PACKAGES=(
   # MLIR 22 and the LLVM tools lit tests use (FileCheck, lit, not).
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22
+  # libFuzzer and the sanitizer runtimes (fuzz/run.sh, NORM_OPT_SANITIZE).
+  libclang-rt-22-dev
   # The ONNX C++ library and protobuf.
   libonnx-dev libprotobuf-dev protobuf-compiler
   # Build tools.

@@ -2,7 +2,11 @@
 # scripts/test.sh: sets up and builds norm-opt, then runs every test suite:
 #   lit      the IR tests (test/**/*.mlir, *.onnxtxt, *.test) with FileCheck
 #   e2e      test/e2e: the libonnx-testdata norm tests and the torch-exported
-#            models, with onnxruntime (npm) as the oracle
+#            models, with onnxruntime (npm) as the oracle; run_hostile.py,
+#            the generated hostile inputs
+#   fuzz     a short slice of the libFuzzer harnesses (fuzz/run.sh, ASan +
+#            UBSan; NORM_OPT_FUZZ_SECONDS per harness, default 20, 0 skips;
+#            the long mode is in docs/Fuzzing.md)
 # and ends with one line `N passed, N failed` (the sum over all suites).
 # Exits non-zero if anything failed.
 set -uo pipefail
@@ -18,6 +22,13 @@ add() {  # add SUITE PASSED FAILED
   passed=$((passed + $2))
   failed=$((failed + $3))
   summary+=("$1: $2 passed, $3 failed")
+}
+add_from_log() {  # add_from_log LOG LABEL-SUFFIX: adds its last `NAME: N passed, N failed`
+  local line p f
+  line=$(grep -E '^(e2e [a-z]+|fuzz): [0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
+  [[ -n "$line" ]] || return 1
+  read -r p f < <(sed -E 's/^.*: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
+  add "${line%%:*} ($2)" "$p" "$f"
 }
 
 start=$SECONDS
@@ -57,15 +68,24 @@ for path in test/e2e/run_*.py; do
   start=$SECONDS
   log="$ROOT/build/e2e-${driver%.py}.log"
   "$PY" "test/e2e/$driver" 2>&1 | tee "$log"
-  line=$(grep -E '^e2e [a-z]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
-  if [[ -n "$line" ]]; then
-    read -r p f < <(sed -E 's/^e2e [a-z]+: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
-    add "${line%%:*} ($((SECONDS - start)) s)" "$p" "$f"
-  else
+  if ! add_from_log "$log" "$((SECONDS - start)) s"; then
     echo "test: $driver ended without a summary (crashed?)" >&2
     add "e2e $driver" 0 1
   fi
 done
+
+# A short fuzzing slice: each harness on the generated seeds (the first run
+# also compiles the sanitizer build in build-fuzz/, ccache-backed).
+fuzz_seconds=${NORM_OPT_FUZZ_SECONDS:-20}
+if ((fuzz_seconds > 0)); then
+  start=$SECONDS
+  log="$ROOT/build/fuzz.log"
+  fuzz/run.sh "$fuzz_seconds" 2>&1 | tee "$log"
+  if ! add_from_log "$log" "$((SECONDS - start)) s, ${fuzz_seconds} s each"; then
+    echo "test: fuzz/run.sh ended without a summary (build failed?)" >&2
+    add fuzz 0 1
+  fi
+fi
 
 echo
 for line in "${summary[@]}"; do echo "  $line"; done

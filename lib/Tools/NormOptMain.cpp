@@ -15,6 +15,7 @@
 #include "norm-opt/Dialect/Norm/Transforms/Report.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXDialect.h"
 #include "norm-opt/Dialect/ONNX/IR/WeightStore.h"
+#include "norm-opt/Support/OutputFile.h"
 #include "norm-opt/Target/GPU/GPUEmit.h"
 #include "norm-opt/Target/ONNX/ONNXExport.h"
 #include "norm-opt/Target/ONNX/ONNXImport.h"
@@ -37,16 +38,16 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-#include "llvm/Support/WithColor.h"
 
 using namespace mlir;
 using namespace llvm;
@@ -178,11 +179,12 @@ LogicalResult printDiagnostic(Diagnostic &diag) {
   case DiagnosticSeverity::Remark: os << "remark: "; break;
   case DiagnosticSeverity::Note: os << "note: "; break;
   }
+  // Names come from the model: escaped, so that the message stays one line.
   if (!file.empty())
-    os << file << ": ";
+    os << normopt::escapeForMessage(file) << ": ";
   if (!node.empty())
-    os << node << ": ";
-  os << diag.str() << "\n";
+    os << normopt::escapeForMessage(node) << ": ";
+  os << normopt::escapeForMessage(diag.str()) << "\n";
   for (Diagnostic &note : diag.getNotes())
     (void)printDiagnostic(note);
   return success();
@@ -204,6 +206,77 @@ void printSummary(const norm::NormReport &report) {
       os << " - " << norm.getReason();
     os << "\n";
   }
+}
+
+/// Reports an error of norm-opt itself (no location): one line.
+LogicalResult fail(const Twine &message) {
+  errs() << "norm-opt: error: " << normopt::escapeForMessage(message.str()) << "\n";
+  return failure();
+}
+
+/// The outputs of a run: files are written to temporaries and committed
+/// together at the end; what goes to stdout is held until then too, so that
+/// a failure writes nothing anywhere.
+struct RunOutputs {
+  normopt::OutputFiles files;
+  std::string stdoutText;
+
+  LogicalResult writeText(StringRef path,
+                          llvm::function_ref<void(raw_ostream &)> write) {
+    if (path == "-") {
+      raw_string_ostream os(stdoutText);
+      write(os);
+      return success();
+    }
+    Expected<normopt::AtomicFile &> file = files.create(path);
+    if (!file)
+      return fail(toString(file.takeError()));
+    write(file->os());
+    return success();
+  }
+
+  LogicalResult commit() {
+    if (Error error = files.commit())
+      return fail(toString(std::move(error)));
+    if (!stdoutText.empty()) {
+      outs() << stdoutText;
+      outs().flush();
+      if (std::error_code ec = outs().error()) {
+        outs().clear_error();
+        return fail("cannot write to stdout: " + ec.message());
+      }
+    }
+    return success();
+  }
+};
+
+/// Refuses outputs that would overwrite the input or each other (a report
+/// written over the model it describes).
+LogicalResult checkOutputPaths(const Options &opts, bool onnxOutput) {
+  SmallVector<std::pair<std::string, std::string>> paths; // {what, path}
+  if (opts.output != "-") {
+    paths.push_back({"-o", opts.output});
+    if (onnxOutput)
+      paths.push_back({"-o's external data", opts.output + ".data"});
+  }
+  if (!opts.report.empty() && opts.report != "-")
+    paths.push_back({"--report", opts.report});
+  if (!opts.gpuManifest.empty() && opts.gpuManifest != "-")
+    paths.push_back({"--gpu-manifest", opts.gpuManifest});
+  if (opts.output == "-" && opts.report == "-")
+    return fail("-o and --report both name stdout");
+  std::string input = opts.input == "-" ? "" : normopt::fileIdentity(opts.input);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::string identity = normopt::fileIdentity(paths[i].second);
+    if (identity == input)
+      return fail(paths[i].first + " '" + paths[i].second +
+                  "' is the input file; norm-opt does not overwrite its input");
+    for (size_t j = 0; j < i; ++j)
+      if (normopt::fileIdentity(paths[j].second) == identity)
+        return fail(paths[i].first + " '" + paths[i].second + "' is the same file as " +
+                    paths[j].first + " '" + paths[j].second + "'");
+  }
+  return success();
 }
 
 /// The wall time of each stage of a run (reading, each pass, writing), for
@@ -310,18 +383,6 @@ private:
   bool shown = false;
 };
 
-LogicalResult writeText(StringRef path, llvm::function_ref<void(raw_ostream &)> write) {
-  Error error = writeToOutput(path, [&](raw_ostream &os) {
-    write(os);
-    return Error::success();
-  });
-  if (error) {
-    errs() << "norm-opt: error: " << path << ": cannot write: "
-           << toString(std::move(error)) << "\n";
-    return failure();
-  }
-  return success();
-}
 
 /// Decides where the weights that passes create go (WeightStore): straight
 /// into the output's external data file when the model will be written with
@@ -329,7 +390,10 @@ LogicalResult writeText(StringRef path, llvm::function_ref<void(raw_ostream &)> 
 /// file next to the output, so that large new weights never sit on the heap.
 LogicalResult placeNewWeights(const Options &opts, Format outputFormat, ModuleOp module) {
   onnxir::WeightStore &store = onnxir::WeightStore::get(module.getContext());
-  bool toFile = opts.output != "-" && outputFormat != Format::MLIR;
+  // A device or FIFO output is written through (OutputFile.h): nothing may
+  // be created next to it.
+  bool toFile = opts.output != "-" && outputFormat != Format::MLIR &&
+                (!sys::fs::exists(opts.output) || sys::fs::is_regular_file(opts.output));
   if (toFile) {
     StringRef directory = sys::path::parent_path(opts.output);
     store.setScratchDirectory(directory.empty() ? "." : directory);
@@ -339,10 +403,8 @@ LogicalResult placeNewWeights(const Options &opts, Format outputFormat, ModuleOp
   if (!toFile || outputFormat != Format::ONNX || !external)
     return success();
   std::string error;
-  if (failed(store.openSink(opts.output + ".data", error))) {
-    errs() << "norm-opt: error: " << opts.output << ": " << error << "\n";
-    return failure();
-  }
+  if (failed(store.openSink(opts.output + ".data", error)))
+    return fail(opts.output + ": " + error);
   return success();
 }
 
@@ -371,10 +433,8 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
   if (inputFormat == Format::MLIR) {
     std::string error;
     auto file = openInputFile(opts.input, &error);
-    if (!file) {
-      errs() << "norm-opt: error: " << opts.input << ": " << error << "\n";
-      return failure();
-    }
+    if (!file)
+      return fail(opts.input + ": " + error);
     auto sourceMgr = std::make_shared<SourceMgr>();
     sourceMgr->AddNewSourceBuffer(std::move(file), SMLoc());
     module = parseSourceFile<ModuleOp>(sourceMgr, &context);
@@ -422,10 +482,11 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
     printSummary(report);
 
   TimingScope writeTiming = rootTiming.nest("Write output");
+  RunOutputs outputs;
   clock.begin("write");
   switch (outputFormat) {
   case Format::MLIR:
-    if (failed(writeText(opts.output, [&](raw_ostream &os) {
+    if (failed(outputs.writeText(opts.output, [&](raw_ostream &os) {
           module->print(os);
           os << "\n";
         })))
@@ -439,9 +500,14 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
       exportOptions.externalData = true;
     else if (opts.externalData == "never")
       exportOptions.externalData = false;
-    LogicalResult written =
-        opts.output == "-" ? onnxir::exportONNX(*module, outs(), exportOptions)
-                           : onnxir::exportONNXFile(*module, opts.output, exportOptions);
+    exportOptions.outputs = &outputs.files;
+    LogicalResult written = success();
+    if (opts.output == "-") {
+      raw_string_ostream os(outputs.stdoutText);
+      written = onnxir::exportONNX(*module, os, exportOptions);
+    } else {
+      written = onnxir::exportONNXFile(*module, opts.output, exportOptions);
+    }
     if (failed(written))
       return failure();
     break;
@@ -459,11 +525,11 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
                                                           : norm::GPUEmitStage::PTX;
     FailureOr<std::string> binary = norm::emitGPUKernels(*module, gpuOptions);
     if (failed(binary) ||
-        failed(writeText(opts.output, [&](raw_ostream &os) { os << *binary; })))
+        failed(outputs.writeText(opts.output, [&](raw_ostream &os) { os << *binary; })))
       return failure();
     if (!opts.gpuManifest.empty()) {
       json::Value manifest(norm::describeGPUKernels(*module, gpuOptions));
-      if (failed(writeText(opts.gpuManifest, [&](raw_ostream &os) {
+      if (failed(outputs.writeText(opts.gpuManifest, [&](raw_ostream &os) {
             os << formatv("{0:2}", manifest) << "\n";
           })))
         return failure();
@@ -473,14 +539,15 @@ LogicalResult runONNXFlow(Options &opts, Format inputFormat, Format outputFormat
   }
   clock.end();
   if (!opts.report.empty() &&
-      failed(writeText(opts.report, [&](raw_ostream &os) {
+      failed(outputs.writeText(opts.report, [&](raw_ostream &os) {
         norm::writeReport(report, os,
                           {{"input", opts.input.getValue()}, {"output", opts.output.getValue()}},
                           clock.stages);
         os << "\n";
       })))
     return failure();
-  return success();
+  // Only now, with every output complete, do they replace their targets.
+  return outputs.commit();
 }
 
 /// The options registered by static constructors before normOptMain runs:
@@ -573,23 +640,34 @@ int mlir::normOptMain(int argc, char **argv) {
     return 1;
   }
 
+  if (failed(checkOutputPaths(opts, *outputFormat == Format::ONNX)))
+    return 1;
+
   // Plain .mlir in and out: exactly mlir-opt.
   if (*inputFormat == Format::MLIR && *outputFormat == Format::MLIR &&
       opts.report.empty() && !opts.summary) {
     std::string error;
     auto file = openInputFile(opts.input, &error);
-    if (!file) {
-      errs() << "norm-opt: error: " << opts.input << ": " << error << "\n";
-      return 1;
+    if (!file)
+      return failed(fail(opts.input + ": " + error)) ? 1 : 0;
+    if (opts.output == "-") {
+      LogicalResult result = MlirOptMain(outs(), std::move(file), registry, config);
+      outs().flush();
+      // Reported here: an unreported stream error aborts at exit.
+      if (std::error_code ec = outs().error()) {
+        outs().clear_error();
+        return failed(fail("cannot write to stdout: " + ec.message())) ? 1 : 0;
+      }
+      return failed(result) ? 1 : 0;
     }
-    auto output = openOutputFile(opts.output, &error);
-    if (!output) {
-      errs() << "norm-opt: error: " << opts.output << ": " << error << "\n";
-      return 1;
-    }
+    normopt::OutputFiles outputs;
+    Expected<normopt::AtomicFile &> output = outputs.create(opts.output);
+    if (!output)
+      return failed(fail(toString(output.takeError()))) ? 1 : 0;
     if (failed(MlirOptMain(output->os(), std::move(file), registry, config)))
       return 1;
-    output->keep();
+    if (Error error = outputs.commit())
+      return failed(fail(toString(std::move(error)))) ? 1 : 0;
     return 0;
   }
   return failed(runONNXFlow(opts, *inputFormat, *outputFormat, registry, config)) ? 1 : 0;

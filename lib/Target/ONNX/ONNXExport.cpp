@@ -14,6 +14,9 @@
 #include "norm-opt/Conversion/Passes.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXOps.h"
 #include "norm-opt/Dialect/ONNX/IR/WeightStore.h"
+#include "norm-opt/Support/OutputFile.h"
+
+#include "ONNXTextWriter.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -24,10 +27,8 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
-#include <onnx/defs/printer.h>
 
 #include <fcntl.h>
-#include <sstream>
 #include <unistd.h>
 
 using namespace mlir;
@@ -569,20 +570,6 @@ static bool writeModel(onnx::ModelProto &model,
   return !coded.HadError();
 }
 
-/// Prints the model in the ONNX text format (onnx/defs/parser.h reads it).
-static void printText(const onnx::ModelProto &model, llvm::raw_ostream &os) {
-  std::ostringstream ss;
-  ss << "<\n  ir_version: " << model.ir_version() << ",\n  opset_import: [";
-  for (int i = 0; i < model.opset_import_size(); ++i)
-    ss << (i ? ", " : "") << "\"" << model.opset_import(i).domain()
-       << "\" : " << model.opset_import(i).version();
-  ss << "]";
-  if (!model.producer_name().empty())
-    ss << ",\n  producer_name: \"" << model.producer_name() << "\"";
-  ss << "\n>\n" << model.graph() << "\n";
-  os << ss.str();
-}
-
 /// Builds the model, with all tensor bytes inlined (for streams and text).
 static LogicalResult buildInlineModel(ModuleOp module, const ExportOptions &options,
                                       onnx::ModelProto &model) {
@@ -606,7 +593,10 @@ LogicalResult mlir::onnxir::exportONNX(ModuleOp module, llvm::raw_ostream &os,
   if (failed(buildInlineModel(module, options, model)))
     return failure();
   if (options.textFormat) {
-    printText(model, os);
+    llvm::Expected<std::string> text = printONNXText(model);
+    if (!text)
+      return module.emitError(llvm::toString(text.takeError()));
+    os << *text;
     return success();
   }
   std::string bytes;
@@ -643,59 +633,38 @@ static LogicalResult copyBytes(ArrayRef<char> bytes, std::optional<FileRange> wh
   return success();
 }
 
-namespace {
-/// A file written under a temporary name and renamed into place on commit;
-/// removed if never committed.
-class AtomicFile {
-public:
-  explicit AtomicFile(StringRef path) : path(path.str()) {}
-  ~AtomicFile() {
-    if (fd >= 0)
-      ::close(fd);
-    if (!tempPath.empty() && !committed)
-      llvm::sys::fs::remove(tempPath);
-  }
-  LogicalResult open(Location loc) {
-    SmallString<256> model(path + ".tmp-%%%%%%");
-    if (auto ec = llvm::sys::fs::createUniqueFile(model, fd, tempPath))
-      return emitError(loc) << "cannot write '" << path << "': " << ec.message();
-    return success();
-  }
-  int descriptor() const { return fd; }
-  LogicalResult commit(Location loc) {
-    if (::close(fd) != 0) {
-      fd = -1;
-      return emitError(loc) << "cannot write '" << path << "': " << std::strerror(errno);
-    }
-    fd = -1;
-    if (auto ec = llvm::sys::fs::rename(tempPath, path))
-      return emitError(loc) << "cannot write '" << path << "': " << ec.message();
-    committed = true;
-    return success();
-  }
-  std::string path;
-
-private:
-  SmallString<256> tempPath;
-  int fd = -1;
-  bool committed = false;
-};
-} // namespace
-
 LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
                                            const ExportOptions &options) {
   Location loc = FileLineColLoc::get(module.getContext(), path, 0, 0);
+  // The caller's outputs are committed by the caller, with its other files.
+  normopt::OutputFiles ownOutputs;
+  normopt::OutputFiles &outputs = options.outputs ? *options.outputs : ownOutputs;
+  auto commitOwn = [&]() -> LogicalResult {
+    if (options.outputs)
+      return success();
+    if (llvm::Error error = ownOutputs.commit())
+      return emitError(loc) << llvm::toString(std::move(error));
+    return success();
+  };
+  auto create = [&](StringRef filePath) -> normopt::AtomicFile * {
+    llvm::Expected<normopt::AtomicFile &> file = outputs.create(filePath);
+    if (!file) {
+      emitError(loc) << llvm::toString(file.takeError());
+      return nullptr;
+    }
+    return &*file;
+  };
   if (options.textFormat) {
     std::string text;
     llvm::raw_string_ostream os(text);
     if (failed(exportONNX(module, os, options)))
       return failure();
-    AtomicFile file(path);
-    if (failed(file.open(loc)))
+    normopt::AtomicFile *file = create(path);
+    if (!file)
       return failure();
-    if (::write(file.descriptor(), text.data(), text.size()) != ssize_t(text.size()))
-      return emitError(loc) << "cannot write '" << path << "': " << std::strerror(errno);
-    return file.commit(loc);
+    if (llvm::Error error = file->write(ArrayRef<char>(text.data(), text.size())))
+      return emitError(loc) << llvm::toString(std::move(error));
+    return commitOwn();
   }
 
   if (failed(prepareForExport(module)))
@@ -715,7 +684,7 @@ LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
   // data file (the sink) stay where they are; the others are appended,
   // copied file to file when they are mapped from an input file.
   WeightStore &store = WeightStore::get(module.getContext());
-  std::optional<AtomicFile> dataFile;
+  normopt::AtomicFile *dataFile = nullptr;
   std::optional<WeightStore::Sink> sink;
   std::vector<std::pair<uint64_t, uint64_t>> liveRanges;
   if (external && !exporter.streamed.empty()) {
@@ -727,9 +696,16 @@ LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
       fd = sink->fd;
       offset = sink->size;
     } else {
-      dataFile.emplace(dataPath);
-      if (failed(dataFile->open(loc)))
+      // Nothing is created next to a device or FIFO output (/dev/null.data).
+      if (llvm::sys::fs::exists(path) && !llvm::sys::fs::is_regular_file(path))
+        return emitError(loc) << "cannot write external data next to '" << path
+                              << "', which is not a regular file (use --external-data=never)";
+      dataFile = create(dataPath);
+      if (!dataFile)
         return failure();
+      if (dataFile->writesThrough())
+        return emitError(loc) << "cannot write external data to '" << dataPath
+                              << "', which is not a regular file";
       fd = dataFile->descriptor();
     }
     std::string location = llvm::sys::path::filename(dataPath).str();
@@ -767,20 +743,20 @@ LogicalResult mlir::onnxir::exportONNXFile(ModuleOp module, StringRef path,
     exporter.streamed.clear();
   }
 
-  AtomicFile file(path);
-  if (failed(file.open(loc)))
+  normopt::AtomicFile *file = create(path);
+  if (!file)
     return failure();
   {
-    google::protobuf::io::FileOutputStream out(file.descriptor(), 1 << 20);
+    google::protobuf::io::FileOutputStream out(file->descriptor(), 1 << 20);
     if (!writeModel(model, exporter.streamed, out) || !out.Flush())
-      return emitError(loc) << "cannot write '" << path << "': " << std::strerror(errno);
+      return emitError(loc) << "cannot write '" << path << "': "
+                            << std::strerror(out.GetErrno() ? out.GetErrno() : EIO);
   }
-  if (dataFile && failed(dataFile->commit(loc)))
-    return failure();
   if (sink) {
-    if (auto ec = llvm::sys::fs::rename(sink->tempPath, path + ".data"))
-      return emitError(loc) << "cannot write '" << path << ".data': " << ec.message();
-    store.commitSink(liveRanges);
+    // The store's temporary joins the other outputs: renamed with them.
+    std::string dataPath = path.str() + ".data";
+    outputs.adopt(sink->tempPath, dataPath,
+                  [&store, liveRanges] { store.commitSink(liveRanges); });
   }
-  return file.commit(loc);
+  return commitOwn();
 }

@@ -9,7 +9,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "norm-opt/Target/ONNX/ONNXImport.h"
+
 #include "GraphOrder.h"
+#include "ONNXTextWriter.h"
 #include "ShapeRecovery.h"
 #include "norm-opt/Dialect/ONNX/IR/ONNXTypes.h"
 
@@ -21,15 +23,20 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/ScopedHashTable.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/stubs/logging.h>
 #include <onnx/defs/parser.h>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
@@ -81,10 +88,26 @@ private:
     auto it = valueTypes.find(name);
     return it == valueTypes.end() ? OpaqueValueType::get(context, "") : it->second;
   }
+  /// The type of a value; with `diagnose` false, an unsupported one fails
+  /// silently (collectTypes meets every value again where it is defined).
   FailureOr<Type> convertValueInfo(const onnx::ValueInfoProto &info,
-                                   ArrayAttr *dimParams, Location loc);
+                                   ArrayAttr *dimParams, Location loc,
+                                   bool diagnose = true);
+  /// The checks of the ONNX checker that keep passes from meeting a node
+  /// they cannot read: the op's schema at the model's opset (input and
+  /// output counts, attributes), and an op used below the opset it needs.
+  LogicalResult checkSchema(const onnx::NodeProto &node);
+  /// Before ONNX's shape inference, which crashes on some invalid models
+  /// (a malformed Conv, an initializer whose data does not fit its shape):
+  /// every node's schema and every tensor's size, in all subgraphs.
+  LogicalResult checkBeforeInference(const onnx::GraphProto &graph);
+  LogicalResult checkTensorSize(const onnx::TensorProto &tensor, Location loc);
 
   FailureOr<ElementsAttr> convertTensor(onnx::TensorProto &tensor, Location loc);
+  /// The one place that resolves and maps an external-data file.
+  FailureOr<std::shared_ptr<MappedFile>>
+  mapExternalData(StringRef location, const onnx::TensorProto &tensor,
+                  Location loc);
   FailureOr<Attribute> convertAttribute(onnx::AttributeProto &attr,
                                         OperationState &state, Location loc,
                                         const onnx::NodeProto &node);
@@ -116,7 +139,8 @@ private:
 //===----------------------------------------------------------------------===//
 
 FailureOr<Type> Importer::convertValueInfo(const onnx::ValueInfoProto &info,
-                                           ArrayAttr *dimParams, Location loc) {
+                                           ArrayAttr *dimParams, Location loc,
+                                           bool diagnose) {
   if (!info.has_type())
     return Type(OpaqueValueType::get(context, ""));
   const onnx::TypeProto &type = info.type();
@@ -127,8 +151,9 @@ FailureOr<Type> Importer::convertValueInfo(const onnx::ValueInfoProto &info,
   if (!elementType) {
     if (tensor.elem_type() == 0)
       return Type(OpaqueValueType::get(context, type.SerializeAsString()));
-    emitError(loc) << "value '" << info.name()
-                   << "' has unsupported element type " << tensor.elem_type();
+    if (diagnose)
+      emitError(loc) << "value '" << info.name()
+                     << "' has unsupported element type " << tensor.elem_type();
     return failure();
   }
   if (!tensor.has_shape())
@@ -136,12 +161,21 @@ FailureOr<Type> Importer::convertValueInfo(const onnx::ValueInfoProto &info,
   SmallVector<int64_t> shape;
   SmallVector<Attribute> params;
   bool anyParam = false;
+  int64_t bound = 1;
   for (const auto &dim : tensor.shape().dim()) {
     shape.push_back(dim.has_dim_value() && dim.dim_value() >= 0
                         ? dim.dim_value()
                         : ShapedType::kDynamic);
     params.push_back(StringAttr::get(context, dim.dim_param()));
     anyParam |= !dim.dim_param().empty();
+    // Passes multiply static dimensions: their product must fit.
+    if (!ShapedType::isDynamic(shape.back()) &&
+        llvm::MulOverflow(bound, std::max<int64_t>(shape.back(), 1), bound)) {
+      if (diagnose)
+        emitError(loc) << "value '" << info.name()
+                       << "' has a shape with more elements than norm-opt can address";
+      return failure();
+    }
   }
   if (dimParams && anyParam)
     *dimParams = ArrayAttr::get(context, params);
@@ -150,7 +184,7 @@ FailureOr<Type> Importer::convertValueInfo(const onnx::ValueInfoProto &info,
 
 void Importer::collectTypes(const onnx::GraphProto &graph) {
   auto record = [&](const onnx::ValueInfoProto &info) {
-    FailureOr<Type> type = convertValueInfo(info, nullptr, fileLoc);
+    FailureOr<Type> type = convertValueInfo(info, nullptr, fileLoc, /*diagnose=*/false);
     if (succeeded(type) && !isa<OpaqueValueType>(*type))
       valueTypes[info.name()] = *type;
   };
@@ -173,6 +207,108 @@ void Importer::collectTypes(const onnx::GraphProto &graph) {
 // Tensors
 //===----------------------------------------------------------------------===//
 
+/// The number of elements of `shape` and their size in bytes, or a message
+/// saying why there is none: a negative dimension, or a count that overflows
+/// (checked before anything is allocated for the tensor). Zero dimensions
+/// still count as one in the overflow check, so that no partial product a
+/// pass may form overflows either.
+static FailureOr<std::pair<int64_t, uint64_t>>
+checkedTensorSize(ArrayRef<int64_t> shape, size_t elementBytes,
+                  std::string &message) {
+  int64_t elements = 1, bound = 1;
+  for (int64_t dim : shape) {
+    if (dim < 0) {
+      message = "has a negative dimension " + std::to_string(dim);
+      return failure();
+    }
+    if (llvm::MulOverflow(bound, std::max<int64_t>(dim, 1), bound)) {
+      message = "has more elements than norm-opt can address";
+      return failure();
+    }
+    elements *= dim;
+  }
+  int64_t bytes;
+  if (llvm::MulOverflow(elements, int64_t(elementBytes), bytes)) {
+    message = "has more bytes than norm-opt can address";
+    return failure();
+  }
+  return std::make_pair(elements, uint64_t(bytes));
+}
+
+/// A decimal count of an external_data entry (offset, length).
+static std::optional<uint64_t> parseByteCount(StringRef text) {
+  uint64_t value;
+  if (text.empty() || !llvm::isDigit(text.front()) ||
+      text.getAsInteger(10, value))
+    return std::nullopt;
+  return value;
+}
+
+FailureOr<std::shared_ptr<MappedFile>>
+Importer::mapExternalData(StringRef location, const onnx::TensorProto &tensor,
+                          Location loc) {
+  auto fail = [&](const Twine &why) {
+    emitError(loc) << "tensor '" << tensor.name() << "': external data '"
+                   << location << "' " << why;
+    return failure();
+  };
+  // Only relative paths that stay in the model's folder: no absolute path,
+  // no `..` component.
+  if (location.empty() || llvm::sys::path::is_absolute(location))
+    return fail("is not a relative path inside the model's folder");
+  for (StringRef component : llvm::make_range(llvm::sys::path::begin(location),
+                                              llvm::sys::path::end(location)))
+    if (component == "..")
+      return fail("is not a relative path inside the model's folder");
+
+  SmallString<256> folder(llvm::sys::path::parent_path(path));
+  if (folder.empty())
+    folder = ".";
+  SmallString<256> realFolder;
+  if (auto ec = llvm::sys::fs::real_path(folder, realFolder))
+    return fail("cannot be read: the model's folder: " + ec.message());
+  SmallString<256> dataPath(folder);
+  llvm::sys::path::append(dataPath, location);
+  std::shared_ptr<MappedFile> &mapped = mappedFiles[dataPath];
+  if (mapped)
+    return mapped;
+
+  // The file itself may not be a symlink (O_NOFOLLOW), and whatever folders
+  // lead to it, its real path must lie in the model's real folder; a FIFO
+  // must not block the open (O_NONBLOCK), and only a regular file is read.
+  int fd = ::open(dataPath.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return fail(errno == ELOOP ? std::string("is a symbolic link, which norm-opt "
+                                             "does not follow")
+                               : std::string("cannot be read: ") + std::strerror(errno));
+  llvm::scope_exit closeFd([&] { ::close(fd); });
+  struct stat status;
+  if (::fstat(fd, &status) != 0)
+    return fail(std::string("cannot be read: ") + std::strerror(errno));
+  if (!S_ISREG(status.st_mode))
+    return fail("is not a regular file");
+  // The path of what was opened, not of what the name means now.
+  SmallString<256> opened;
+  if (llvm::sys::fs::real_path("/proc/self/fd/" + std::to_string(fd), opened) &&
+      llvm::sys::fs::real_path(dataPath, opened))
+    return fail("cannot be resolved");
+  StringRef openedRef = opened;
+  if (!openedRef.starts_with(realFolder) ||
+      openedRef.size() <= realFolder.size() ||
+      (realFolder != "/" && openedRef[realFolder.size()] != '/'))
+    return fail("resolves to '" + opened + "', outside the model's folder '" +
+                realFolder + "'");
+  // Mapped by the WeightStore, sized by fstat.
+  std::string error;
+  FailureOr<ArrayRef<char>> bytes = WeightStore::get(context).mapInputFile(
+      fd, uint64_t(status.st_size), dataPath, error);
+  if (failed(bytes))
+    return fail("cannot be read: " + error);
+  mapped = std::make_shared<MappedFile>();
+  mapped->bytes = *bytes;
+  return mapped;
+}
+
 FailureOr<ElementsAttr> Importer::convertTensor(onnx::TensorProto &tensor,
                                                 Location loc) {
   Type elementType = getElementType(context, tensor.data_type());
@@ -182,85 +318,69 @@ FailureOr<ElementsAttr> Importer::convertTensor(onnx::TensorProto &tensor,
     return failure();
   }
   SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
+  bool isString = tensor.data_type() == onnx::TensorProto::STRING;
+  size_t elementBytes = isString ? 0 : getElementByteWidth(elementType);
+  std::string sizeError;
+  auto size = checkedTensorSize(shape, elementBytes, sizeError);
+  if (failed(size)) {
+    emitError(loc) << "tensor '" << tensor.name() << "' " << sizeError;
+    return failure();
+  }
+  auto [numElements, expectedBytes] = *size;
   auto type = RankedTensorType::get(shape, elementType);
-  int64_t numElements = type.getNumElements();
   std::string blobName = tensor.name().empty() ? "tensor" : tensor.name();
 
-  if (tensor.data_type() == onnx::TensorProto::STRING) {
-    SmallVector<StringRef> strings(tensor.string_data().begin(),
-                                   tensor.string_data().end());
-    if (int64_t(strings.size()) != numElements) {
+  if (isString) {
+    if (int64_t(tensor.string_data_size()) != numElements) {
       emitError(loc) << "tensor '" << tensor.name() << "' holds "
-                     << strings.size() << " strings but its shape needs "
-                     << numElements;
+                     << tensor.string_data_size()
+                     << " strings but its shape needs " << numElements;
       return failure();
     }
+    SmallVector<StringRef> strings(tensor.string_data().begin(),
+                                   tensor.string_data().end());
     return cast<ElementsAttr>(DenseElementsAttr::get(type, strings));
   }
-
-  size_t elementBytes = getElementByteWidth(elementType);
-  size_t expectedBytes = numElements * elementBytes;
 
   // External data: alias the mapped file.
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
     usesExternalData = true;
     std::string location;
-    size_t offset = 0, length = expectedBytes;
-    bool hasLength = false;
+    uint64_t offset = 0, length = expectedBytes;
     for (const auto &entry : tensor.external_data()) {
-      if (entry.key() == "location")
-        location = entry.value();
-      else if (entry.key() == "offset")
-        offset = std::stoull(entry.value());
-      else if (entry.key() == "length") {
-        length = std::stoull(entry.value());
-        hasLength = true;
+      if (entry.key() != "offset" && entry.key() != "length") {
+        if (entry.key() == "location")
+          location = entry.value();
+        continue;
       }
-    }
-    if (location.empty() || llvm::sys::path::is_absolute(location) ||
-        StringRef(location).contains("..")) {
-      emitError(loc) << "tensor '" << tensor.name()
-                     << "' has an invalid external data location '" << location
-                     << "'";
-      return failure();
-    }
-    SmallString<256> dataPath(llvm::sys::path::parent_path(path));
-    llvm::sys::path::append(dataPath, location);
-    std::shared_ptr<MappedFile> &mapped = mappedFiles[dataPath];
-    if (!mapped) {
-      int fd = ::open(dataPath.c_str(), O_RDONLY | O_CLOEXEC);
-      struct stat status;
-      if (fd < 0 || ::fstat(fd, &status) != 0) {
-        emitError(loc) << "cannot read external data '" << dataPath << "' of tensor '"
-                       << tensor.name() << "': " << std::strerror(errno);
-        if (fd >= 0)
-          ::close(fd);
+      std::optional<uint64_t> value = parseByteCount(entry.value());
+      if (!value) {
+        emitError(loc) << "tensor '" << tensor.name() << "' has an invalid external data "
+                       << entry.key() << " '" << entry.value() << "'";
         return failure();
       }
-      std::string error;
-      FailureOr<ArrayRef<char>> bytes = WeightStore::get(context).mapInputFile(
-          fd, uint64_t(status.st_size), dataPath, error);
-      ::close(fd);
-      if (failed(bytes)) {
-        emitError(loc) << error;
-        return failure();
-      }
-      mapped = std::make_shared<MappedFile>();
-      mapped->bytes = *bytes;
+      (entry.key() == "offset" ? offset : length) = *value;
     }
-    if (hasLength && length != expectedBytes) {
+    if (length != expectedBytes) {
       emitError(loc) << "tensor '" << tensor.name() << "' has external length "
                      << length << " but its shape needs " << expectedBytes
                      << " bytes";
       return failure();
     }
-    if (offset + expectedBytes > mapped->bytes.size()) {
-      emitError(loc) << "tensor '" << tensor.name() << "' reads past the end of '"
-                     << dataPath << "'";
+    FailureOr<std::shared_ptr<MappedFile>> mapped =
+        mapExternalData(location, tensor, loc);
+    if (failed(mapped))
+      return failure();
+    uint64_t fileSize = (*mapped)->bytes.size();
+    // Written so that nothing can overflow: offset <= size first.
+    if (offset > fileSize || expectedBytes > fileSize - offset) {
+      emitError(loc) << "tensor '" << tensor.name() << "' reads bytes " << offset
+                     << " to " << offset << "+" << expectedBytes << " of '"
+                     << location << "', which has " << fileSize;
       return failure();
     }
     return WeightStore::get(context).createMappedElements(
-        type, blobName, mapped->bytes.slice(offset, expectedBytes));
+        type, blobName, (*mapped)->bytes.slice(offset, expectedBytes));
   }
 
   // raw_data: move the bytes into the blob without a copy when large.
@@ -286,11 +406,13 @@ FailureOr<ElementsAttr> Importer::convertTensor(onnx::TensorProto &tensor,
                                                tensor.raw_data().size())));
   }
 
-  // Typed fields.
-  std::vector<char> bytes(expectedBytes);
+  // Typed fields: the count is checked before the bytes are allocated, so a
+  // shape cannot claim more memory than the file holds values.
+  std::vector<char> bytes;
   auto fill = [&](const auto &field, auto convert) -> bool {
     if (int64_t(field.size()) != numElements)
       return false;
+    bytes.resize(expectedBytes);
     for (int64_t i = 0; i < numElements; ++i)
       convert(field.Get(i), bytes.data() + i * elementBytes);
     return true;
@@ -312,6 +434,10 @@ FailureOr<ElementsAttr> Importer::convertTensor(onnx::TensorProto &tensor,
     ok = fill(tensor.uint64_data(), [&](uint64_t v, char *d) {
       std::memcpy(d, &v, elementBytes);
     });
+    break;
+  case onnx::TensorProto::COMPLEX64:
+  case onnx::TensorProto::COMPLEX128:
+    // Two values per element; rare enough to ask for raw_data.
     break;
   default:
     // int32_data holds every narrower integer, bool, and the 16-bit floats
@@ -432,8 +558,92 @@ static StringRef typedOpName(StringRef domain, StringRef opType) {
   return it == typed.end() ? StringRef() : it->second;
 }
 
+LogicalResult Importer::checkSchema(const onnx::NodeProto &node) {
+  if (!node.domain().empty() && node.domain() != "ai.onnx")
+    return success();
+  const onnx::OpSchema *schema =
+      onnx::OpSchemaRegistry::Schema(node.op_type(), int(defaultOpset), "");
+  if (!schema) {
+    // Unknown to ONNX 1.12 at any opset: a newer op, handled by name.
+    if (!onnx::OpSchemaRegistry::Schema(node.op_type(), ""))
+      return success();
+    if (defaultOpset == 0)
+      return error(node) << node.op_type()
+                         << " is in the default domain, which the model does not import";
+    int64_t first = defaultOpset + 1;
+    while (!onnx::OpSchemaRegistry::Schema(node.op_type(), int(first), ""))
+      ++first;
+    return error(node) << node.op_type() << " is not defined in opset "
+                       << defaultOpset << " (it needs opset " << first
+                       << " or later)";
+  }
+  // Above the opsets ONNX 1.12 knows, its schema may be an older version
+  // (ReduceMean-18 takes its axes as an input): nothing to check against.
+  static const int knownOpset =
+      onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
+  if (defaultOpset > knownOpset)
+    return success();
+  try {
+    schema->Verify(node);
+  } catch (const std::exception &e) {
+    StringRef message = StringRef(e.what()).split('\n').first.trim();
+    return error(node) << "invalid " << node.op_type() << " (opset "
+                       << defaultOpset << "): " << message;
+  }
+  return success();
+}
+
+LogicalResult Importer::checkTensorSize(const onnx::TensorProto &tensor,
+                                        Location loc) {
+  Type elementType = getElementType(context, tensor.data_type());
+  if (!elementType || tensor.data_type() == onnx::TensorProto::STRING)
+    return success(); // convertTensor reports these.
+  SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
+  std::string sizeError;
+  auto size = checkedTensorSize(shape, getElementByteWidth(elementType), sizeError);
+  if (failed(size))
+    return emitError(loc) << "tensor '" << tensor.name() << "' " << sizeError;
+  if (tensor.has_raw_data() && tensor.raw_data().size() != size->second)
+    return emitError(loc) << "tensor '" << tensor.name() << "' has "
+                          << tensor.raw_data().size()
+                          << " bytes of data but its shape needs " << size->second;
+  return success();
+}
+
+LogicalResult Importer::checkBeforeInference(const onnx::GraphProto &graph) {
+  for (const onnx::TensorProto &init : graph.initializer())
+    if (failed(checkTensorSize(init, fileLoc)))
+      return failure();
+  for (const onnx::NodeProto &node : graph.node()) {
+    if (failed(checkSchema(node)))
+      return failure();
+    for (const auto &attr : node.attribute()) {
+      if (attr.has_t() && failed(checkTensorSize(attr.t(), nodeLoc(node))))
+        return failure();
+      for (const auto &t : attr.tensors())
+        if (failed(checkTensorSize(t, nodeLoc(node))))
+          return failure();
+      if (attr.has_g() && failed(checkBeforeInference(attr.g())))
+        return failure();
+      for (const auto &g : attr.graphs())
+        if (failed(checkBeforeInference(g)))
+          return failure();
+    }
+  }
+  return success();
+}
+
 LogicalResult Importer::importNode(onnx::NodeProto &node, Block *block) {
   Location loc = nodeLoc(node);
+  // Single static assignment, as the checker requires: a node may not
+  // redefine a name of its graph or of a graph around it.
+  for (const std::string &output : node.output())
+    if (!output.empty() &&
+        (lookup(output) ||
+         llvm::count(node.output(), output) > 1))
+      return error(node) << "output '" << output
+                         << "' names a value that is already defined (ONNX "
+                            "values are assigned once)";
   StringRef typedName = typedOpName(node.domain(), node.op_type());
   OperationState state(loc, typedName.empty() ? NodeOp::getOperationName()
                                               : typedName);
@@ -489,8 +699,12 @@ LogicalResult Importer::importGraphBody(onnx::GraphProto &graph, Block *block,
   // Subgraph inputs are block arguments; the top graph's are added by the
   // caller as function arguments.
   SmallVector<Attribute> inputNames;
+  llvm::StringSet<> inputSet;
   if (isSubgraph) {
     for (const auto &input : graph.input()) {
+      if (!inputSet.insert(input.name()).second)
+        return emitError(fileLoc) << "subgraph '" << graph.name() << "' has two inputs named '"
+                                  << input.name() << "'";
       FailureOr<Type> type = convertValueInfo(input, nullptr, fileLoc);
       if (failed(type))
         return failure();
@@ -501,7 +715,11 @@ LogicalResult Importer::importGraphBody(onnx::GraphProto &graph, Block *block,
   }
 
   builder.setInsertionPointToEnd(block);
+  llvm::StringSet<> initializerSet;
   for (onnx::TensorProto &init : *graph.mutable_initializer()) {
+    if (!initializerSet.insert(init.name()).second)
+      return emitError(fileLoc) << "graph '" << graph.name()
+                                << "' has two initializers named '" << init.name() << "'";
     Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);
     // Errors go to the file: the message names the tensor, which is no node.
     FailureOr<ElementsAttr> value = convertTensor(init, fileLoc);
@@ -535,6 +753,15 @@ LogicalResult Importer::importGraphBody(onnx::GraphProto &graph, Block *block,
                                 << graph.name() << "' output '" << output.name()
                                 << "' is not produced by any node, initializer "
                                    "or graph input";
+    if (!isSubgraph) {
+      auto func = cast<func::FuncOp>(block->getParentOp());
+      Type declared = func.getResultTypes()[results.size()];
+      if (value.getType() != declared)
+        return emitError(fileLoc)
+               << "graph '" << graph.name() << "' output '" << output.name()
+               << "' is declared as " << declared << " but its value is "
+               << value.getType();
+    }
     results.push_back(value);
     outputNames.push_back(builder.getStringAttr(output.name()));
   }
@@ -624,7 +851,7 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
       onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                          inferenceOptions);
       return true;
-    } catch (const std::exception &) {
+    } catch (...) {
       return false;
     }
   };
@@ -657,6 +884,8 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
       if (!typed.contains(info.name()))
         *graph.add_value_info() = std::move(info);
   };
+  if (failed(checkBeforeInference(model.graph())))
+    return nullptr;
   inferShapes(/*propagateData=*/false);
   // Shapes old opsets compute with Shape -> Slice -> Concat -> Reshape, which
   // inference then carries on from.
@@ -697,7 +926,12 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
   SmallVector<Type> argTypes;
   SmallVector<DictionaryAttr> argAttrs;
   SmallVector<std::string> argNames;
+  llvm::StringSet<> inputSet;
   for (const auto &input : graph.input()) {
+    if (!inputSet.insert(input.name()).second)
+      return (emitError(fileLoc) << "graph '" << graph.name()
+                                 << "' has two inputs named '" << input.name() << "'",
+              nullptr);
     if (initializerNames.contains(input.name()))
       continue;
     ArrayAttr dimParams;
@@ -738,7 +972,7 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
   SmallVector<Attribute> valueInfo;
   for (const auto &info : graph.value_info()) {
     ArrayAttr dimParams;
-    (void)convertValueInfo(info, &dimParams, fileLoc);
+    (void)convertValueInfo(info, &dimParams, fileLoc, /*diagnose=*/false);
     SmallVector<Attribute> entry{builder.getStringAttr(info.name())};
     if (dimParams)
       entry.append(dimParams.begin(), dimParams.end());
@@ -772,11 +1006,57 @@ OwningOpRef<ModuleOp> Importer::importModel(onnx::ModelProto &model) {
 // Entry points
 //===----------------------------------------------------------------------===//
 
-static bool parseBinaryModel(int fd, onnx::ModelProto &model) {
-  google::protobuf::io::FileInputStream input(fd);
-  google::protobuf::io::CodedInputStream coded(&input);
-  coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
-  return model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+/// Protobuf nesting levels a model may use: a subgraph costs three (node,
+/// attribute, graph). protobuf's default of 100 stops at 32 nested Ifs, as
+/// onnxruntime does; norm-opt reads deeper models, up to a depth its own
+/// recursion (import, passes, export) handles in a default 8 MB stack.
+constexpr int kProtobufNestingLimit = 400;
+
+namespace {
+enum class ProtoParse { Ok, Invalid, TooDeep };
+} // namespace
+
+/// Parses a binary model from `makeStream()`; on failure, parses again with
+/// a far higher nesting limit (protobuf's own recursion is shallow) to tell
+/// a model that nests too deep from a corrupt one.
+static ProtoParse parseBinaryModel(
+    llvm::function_ref<std::unique_ptr<google::protobuf::io::ZeroCopyInputStream>()>
+        makeStream,
+    onnx::ModelProto &model) {
+  // protobuf logs some parse errors to stderr on its own; norm-opt's message
+  // is the one line.
+  static const bool silenced = [] {
+    google::protobuf::SetLogHandler(nullptr);
+    return true;
+  }();
+  (void)silenced;
+  auto parse = [&](int limit) {
+    std::unique_ptr<google::protobuf::io::ZeroCopyInputStream> input = makeStream();
+    if (!input)
+      return false;
+    google::protobuf::io::CodedInputStream coded(input.get());
+    coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
+    coded.SetRecursionLimit(limit);
+    model.Clear();
+    return model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+  };
+  if (parse(kProtobufNestingLimit))
+    return model.has_graph() && model.ir_version() != 0 ? ProtoParse::Ok
+                                                        : ProtoParse::Invalid;
+  bool deep = parse(kProtobufNestingLimit * 10);
+  model.Clear();
+  return deep ? ProtoParse::TooDeep : ProtoParse::Invalid;
+}
+
+static void reportParseFailure(ProtoParse result, StringRef path, MLIRContext *context) {
+  InFlightDiagnostic diag = emitError(FileLineColLoc::get(context, path, 0, 0));
+  if (result == ProtoParse::TooDeep)
+    diag << "the model nests subgraphs deeper than norm-opt reads ("
+         << kProtobufNestingLimit << " protobuf levels, about "
+         << kProtobufNestingLimit / 3 << " nested subgraphs)";
+  else
+    diag << "not a valid ONNX model (the protobuf is truncated, corrupt or of "
+            "another kind)";
 }
 
 static bool isTextPath(StringRef path) { return path.ends_with(".onnxtxt"); }
@@ -786,21 +1066,22 @@ static OwningOpRef<ModuleOp> importParsed(onnx::ModelProto &model, StringRef pat
                                           const ImportOptions &options) {
   context->loadDialect<ONNXDialect, func::FuncDialect>();
   Importer importer(context, path, options);
-  return importer.importModel(model);
+  OwningOpRef<ModuleOp> module = importer.importModel(model);
+  // The typed ops' verifiers (operand counts, ...) hold for every module
+  // the importer returns; the checks above should make this unreachable.
+  if (module && failed(verify(*module)))
+    return nullptr;
+  return module;
 }
 
 static OwningOpRef<ModuleOp> importText(StringRef text, StringRef path,
                                         MLIRContext *context,
                                         const ImportOptions &options) {
   onnx::ModelProto model;
-  std::string buffer = text.str();
-  auto status = onnx::OnnxParser::Parse(model, buffer.c_str());
-  if (!status.IsOK()) {
-    // The parser's message spans lines; a diagnostic is one.
-    std::string message = status.ErrorMessage();
-    std::replace(message.begin(), message.end(), '\n', ' ');
+  std::string message = parseONNXText(text.str(), model);
+  if (!message.empty()) {
     emitError(FileLineColLoc::get(context, path, 0, 0))
-        << "not a valid ONNX text model: " << StringRef(message).trim();
+        << "not a valid ONNX text model: " << message;
     return nullptr;
   }
   return importParsed(model, path, context, options);
@@ -818,19 +1099,29 @@ OwningOpRef<ModuleOp> mlir::onnxir::importONNXFile(StringRef path,
     }
     return importText((*buffer)->getBuffer(), path, context, options);
   }
-  int fd = ::open(path.str().c_str(), O_RDONLY);
+  int fd = ::open(path.str().c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     emitError(loc) << "cannot read: " << std::strerror(errno);
     return nullptr;
   }
+  llvm::scope_exit closeFd([&] { ::close(fd); });
   onnx::ModelProto model;
-  bool parsed = parseBinaryModel(fd, model);
-  ::close(fd);
-  if (!parsed || !model.has_graph() || model.ir_version() == 0) {
-    emitError(loc) << "not a valid ONNX model (the protobuf is truncated, "
-                      "corrupt or of another kind)";
+  bool first = true;
+  ProtoParse parsed = parseBinaryModel(
+      [&]() -> std::unique_ptr<google::protobuf::io::ZeroCopyInputStream> {
+        // The second parse rereads the file, where it can be rewound.
+        if (!first && ::lseek(fd, 0, SEEK_SET) != 0)
+          return nullptr;
+        first = false;
+        return std::make_unique<google::protobuf::io::FileInputStream>(fd);
+      },
+      model);
+  if (parsed != ProtoParse::Ok) {
+    reportParseFailure(parsed, path, context);
     return nullptr;
   }
+  closeFd.release();
+  ::close(fd);
   return importParsed(model, path, context, options);
 }
 
@@ -840,11 +1131,14 @@ OwningOpRef<ModuleOp> mlir::onnxir::importONNXBytes(StringRef bytes, StringRef p
   if (isTextPath(path))
     return importText(bytes, path, context, options);
   onnx::ModelProto model;
-  if (!model.ParseFromArray(bytes.data(), bytes.size()) || !model.has_graph() ||
-      model.ir_version() == 0) {
-    emitError(FileLineColLoc::get(context, path, 0, 0))
-        << "not a valid ONNX model (the protobuf is truncated, corrupt or of "
-           "another kind)";
+  ProtoParse parsed = parseBinaryModel(
+      [&] {
+        return std::make_unique<google::protobuf::io::ArrayInputStream>(
+            bytes.data(), int(std::min<size_t>(bytes.size(), INT_MAX)));
+      },
+      model);
+  if (parsed != ProtoParse::Ok) {
+    reportParseFailure(parsed, path, context);
     return nullptr;
   }
   return importParsed(model, path, context, options);

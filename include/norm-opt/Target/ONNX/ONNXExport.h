@@ -6,6 +6,10 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
 
+namespace normopt {
+class OutputFiles;
+} // namespace normopt
+
 namespace mlir::onnxir {
 
 struct ExportOptions {
@@ -16,6 +20,10 @@ struct ExportOptions {
   size_t externalDataThreshold = 1024;
   /// Print the model in ONNX text form instead of binary protobuf.
   bool textFormat = false;
+  /// When set, exportONNXFile adds its files (model, .data) to these outputs
+  /// uncommitted, for the caller to commit with its other files; else it
+  /// commits them itself.
+  normopt::OutputFiles *outputs = nullptr;
 };
 
 /// Writes `module` (a graph of `onnx` ops, as the importer makes it and

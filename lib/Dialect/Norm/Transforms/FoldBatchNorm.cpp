@@ -304,14 +304,16 @@ void eraseSite(RewriterBase &rewriter, AffineSite &site, Value replacement) {
       rewriter.modifyOpInPlace(def, [&] { replacement.setType(site.output.getType()); });
   rewriter.replaceAllUsesWith(site.output, replacement);
   SmallVector<Operation *> worklist;
+  // A constant can be reached twice (scale and bias sharing one tensor), and
+  // a site op's operand can be another site op: neither is visited again.
+  llvm::SmallPtrSet<Operation *, 8> erased;
   for (Operation *op : llvm::reverse(site.ops)) {
     for (Value operand : op->getOperands())
       if (Operation *def = operand.getDefiningOp())
         worklist.push_back(def);
+    erased.insert(op);
     rewriter.eraseOp(op);
   }
-  // A constant can be reached twice (scale and bias sharing one tensor).
-  llvm::SmallPtrSet<Operation *, 8> erased;
   while (!worklist.empty()) {
     Operation *op = worklist.pop_back_val();
     if (erased.contains(op) ||
