@@ -68,9 +68,5 @@ REGRESSIONS = [
               "weights": "constant", "consts": "initializer", "shuffle": True,
               "value_info": True, "eps": 0.001, "hidden": 4, "producer": "stream",
               "layers": 2, "readers": ["reshape_keep", "cast", "reshape_split"],
-              "fp32_casts": True},
-     "known": {"passes": ["pre-ln-to-rms-compress"], "class": "wrong-numbers",
-               "item": "issue 13 fuzzer finding F10 (pre-ln-to-rms, not yet assigned)",
-               "reason": "CRMSNorm of an fp16 stream of 4 entries: outputs 1.7e-3 .. 2.1e-3 "
-               "from the fp32 twin (about 4.4u) where the original is 0 .. 2e-4 away"}},
+              "fp32_casts": True}},
 ]

@@ -64,3 +64,15 @@ func.func @dynamic_hidden(%ids: tensor<6xi64>, %x: tensor<6x?xf32>) -> tensor<6x
   %n = norm.layer_norm %t : tensor<6x?xf32> -> tensor<6x?xf32>
   return %n : tensor<6x?xf32>
 }
+
+// -----
+
+// A 16-bit stream: the dropped entry, recovered as -sum(x), would lose
+// precision to cancellation (difffuzz F10); plain centering would be exact.
+func.func @fp16_stream(%ids: tensor<6xi64>) -> tensor<6x4xf16> {
+  %table = onnx.initializer "wte" = dense<[[1.0, 2.0, 3.0, 5.0], [0.5, -1.0, 2.0, 0.25]]> : tensor<2x4xf16> : tensor<2x4xf16>
+  %e = onnx.Gather(%table, %ids) : (tensor<2x4xf16>, tensor<6xi64>) -> tensor<6x4xf16>
+  // expected-remark @below {{norm-pre-ln-to-rms: left unchanged: compress: the stream is 16-bit, and CRMSNorm recovers the dropped entry as -sum(x), which cancellation makes inexact at that precision (difffuzz F10)}}
+  %n = norm.layer_norm %e : tensor<6x4xf16> -> tensor<6x4xf16>
+  return %n : tensor<6x4xf16>
+}

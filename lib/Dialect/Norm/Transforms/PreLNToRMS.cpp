@@ -446,6 +446,12 @@ struct NormPreLNToRMSPass : norm::impl::NormPreLNToRMSBase<NormPreLNToRMSPass> {
         seen.insert(reader);
       if (stream.refusal.empty() && ShapedType::isDynamic(stream.hidden))
         stream.refusal = "the hidden size of the stream is not static";
+      Type elementType = getElementTypeOrSelf(ln.getInput().getType());
+      if (stream.refusal.empty() && compress && elementType.isIntOrFloat() &&
+          elementType.getIntOrFloatBitWidth() < 32)
+        stream.refusal = "compress: the stream is 16-bit, and CRMSNorm recovers the dropped "
+                         "entry as -sum(x), which cancellation makes inexact at that "
+                         "precision (difffuzz F10)";
       if (!stream.refusal.empty()) {
         for (Operation *reader : stream.readers)
           recordNormRefusal(reader, kPassName, stream.refusal);
