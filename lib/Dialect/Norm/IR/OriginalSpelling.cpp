@@ -7,6 +7,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -191,6 +192,17 @@ namespace {
 /// hold them.
 class ConstantScope {
 public:
+  /// Numbers the ops under `root` once: restoring moves nodes in front of
+  /// each norm, and asking the block for its order after every move would
+  /// renumber it once per norm (quadratic in a graph of many norms).
+  explicit ConstantScope(Operation *root) {
+    root->walk([&](Block *block) {
+      int64_t position = 0;
+      for (Operation &op : *block)
+        originalOrder[&op] = position++;
+    });
+  }
+
   Operation *lookup(Operation *at, Operation *constant) {
     StringRef name = constantName(constant);
     for (Operation *point = at; point; point = point->getParentOp()) {
@@ -207,19 +219,34 @@ public:
       } else if (!name.empty()) {
         found = namesOf(block).lookup(name);
       }
-      if (found && found->getName() == constant->getName() && found->isBeforeInBlock(point))
+      if (found && found->getName() == constant->getName() && isBefore(found, point))
         return found;
     }
     return nullptr;
   }
 
   void add(Operation *op) {
+    restoredOps.insert(op);
     StringRef name = constantName(op);
     if (!name.empty() && tables.count(op->getBlock()))
       tables[op->getBlock()].try_emplace(name, op);
   }
 
 private:
+  /// Whether `a` is before `b` in their block. Ops that were there at the
+  /// start keep their relative order; an op this scope restored went in
+  /// front of a norm visited earlier, so it is before any op of the original
+  /// graph at or after that norm, which `b` (the norm being restored, or an
+  /// op that holds it) is.
+  bool isBefore(Operation *a, Operation *b) {
+    auto first = originalOrder.find(a), second = originalOrder.find(b);
+    if (first != originalOrder.end() && second != originalOrder.end())
+      return first->second < second->second;
+    if (restoredOps.contains(a) && second != originalOrder.end())
+      return true;
+    return a->isBeforeInBlock(b);
+  }
+
   llvm::StringMap<Operation *> &namesOf(Block *block) {
     auto [it, inserted] = tables.try_emplace(block);
     if (inserted)
@@ -229,6 +256,8 @@ private:
     return it->second;
   }
   llvm::DenseMap<Block *, llvm::StringMap<Operation *>> tables;
+  llvm::DenseMap<Operation *, int64_t> originalOrder;
+  llvm::DenseSet<Operation *> restoredOps;
 };
 
 } // namespace
@@ -242,7 +271,7 @@ void mlir::norm::restoreOriginalSpellings(RewriterBase &rewriter, Operation *roo
       norms.push_back(op);
     return WalkResult::skip();
   });
-  ConstantScope scope;
+  ConstantScope scope(root);
   for (Operation *norm : norms) {
     Block &body = norm->getRegion(0).front();
     for (auto [arg, operand] : llvm::zip(body.getArguments(), norm->getOperands()))
