@@ -125,7 +125,9 @@ LogicalResult mlir::norm::keepOriginalSpelling(RewriterBase &rewriter, Operation
   SmallVector<Operation *> copies(copied.begin(), copied.end());
   llvm::sort(copies, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
   for (Operation *def : copies) {
-    Operation *copy = rewriter.clone(*def, mapping);
+    rewriter.clone(*def, mapping);
+    // The original initializer, so that it is erased if only rewritten
+    // norms read it (eraseOrphanedSpellingConstants).
     if (auto init = dyn_cast<InitializerOp>(def); init && !init.getIsInput())
       init->setAttr(kSpellingConstantAttr, rewriter.getUnitAttr());
   }

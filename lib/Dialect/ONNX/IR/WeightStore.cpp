@@ -76,7 +76,6 @@ struct WeightStore::Impl {
   std::string scratchDirectory;
   /// Keyed by the first byte's address.
   std::map<uintptr_t, StoredRange> regions;
-  uint64_t fileBackedBytes = 0;
   bool allocationFailed = false;
   WeightStore::Progress progress;
 
@@ -246,7 +245,6 @@ FailureOr<NewWeight> WeightStore::allocate(ShapedType type, StringRef name,
     return fail();
   }
   file->end = offset + size;
-  impl->fileBackedBytes += size;
   impl->regions[reinterpret_cast<uintptr_t>(base)] =
       StoredRange{size, file->fd, offset, /*inSink=*/file == impl->sink};
   lock.unlock();
@@ -336,10 +334,6 @@ void WeightStore::commitSink(ArrayRef<std::pair<uint64_t, uint64_t>> liveRanges)
   }
 }
 
-uint64_t WeightStore::getFileBackedBytes() const {
-  std::lock_guard<std::mutex> lock(impl->mutex);
-  return impl->fileBackedBytes;
-}
 
 bool WeightStore::takeAllocationFailure() {
   std::lock_guard<std::mutex> lock(impl->mutex);

@@ -121,9 +121,6 @@ public:
   /// replaced) is released with a hole punched in the file.
   void commitSink(ArrayRef<std::pair<uint64_t, uint64_t>> liveRanges);
 
-  /// Bytes of new weights held in files.
-  uint64_t getFileBackedBytes() const;
-
   /// What the current stage has done, for a progress display: weights
   /// created by passes (total unknown, 0) or tensors written by the exporter
   /// (total known). Updated from any thread.
